@@ -1,0 +1,1 @@
+"""Throughput benchmarks behind `bin/benchmark`: medians over repeated timed windows, after warm-up, in one process."""

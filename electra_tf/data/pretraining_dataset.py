@@ -1,0 +1,139 @@
+"""The pre-training input pipeline: shards -> shuffled examples -> batches -> on-the-fly masking.
+
+Every example has a stable id (shard index << 32 | record index). The stream is a fixed function of the seed:
+epoch e reads the shards in an order drawn from (seed, e), interleaves them, and shuffles with a buffer seeded by
+(seed, e). Masks are drawn with stateless ops keyed on (seed, epoch, example id). So:
+
+- `start_step=s` gives exactly the batches (and masks) that steps s, s+1, ... of an uninterrupted run would see;
+- with `input_context`, each input pipeline takes every n-th example of the same global stream, so the union of the
+  per-worker batches at step s is the single-process batch at step s, and no example is read twice in an epoch.
+
+Batches are fixed-shape (`drop_remainder=True`), ready for TPUs and XLA.
+"""
+
+from typing import Optional
+
+import tensorflow as tf
+
+from electra_tf.data import example_codec, masking
+from electra_tf.data.metadata import PretrainingDataMetadata
+from electra_tf.tokenization.vocabulary import CLS, MASK, PAD, SEP, Vocabulary
+
+_ID_SHIFT = 1 << 32
+_MAX_SEED = 1 << 31
+
+
+def _epoch_examples(
+    files: tf.Tensor, seed: int, epoch: tf.Tensor, shuffle_buffer_size: int, cycle_length: int
+) -> tf.data.Dataset:
+    """Returns (epoch, example id, serialized example) for one pass over the data, in a seeded order."""
+    epoch_seed = tf.stack([tf.constant(seed, tf.int64), epoch])
+    order = tf.random.experimental.stateless_shuffle(tf.range(tf.size(files, out_type=tf.int64)), seed=epoch_seed)
+    shards = tf.data.Dataset.from_tensor_slices((tf.gather(files, order), order))
+
+    def read_shard(path, shard_index):
+        records = tf.data.TFRecordDataset(path).enumerate()
+        return records.map(lambda i, record: (shard_index * _ID_SHIFT + i, record))
+
+    examples = shards.interleave(
+        read_shard, cycle_length=cycle_length, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    if shuffle_buffer_size > 1:
+        examples = examples.shuffle(shuffle_buffer_size, seed=seed * _ID_SHIFT + epoch)
+    return examples.map(lambda example_id, record: (epoch, example_id, record))
+
+
+def pretraining_dataset(
+    data_dir: str,
+    batch_size: int,
+    masking_config: masking.MaskingConfig = masking.MaskingConfig(),
+    seed: int = 0,
+    start_step: int = 0,
+    num_epochs: Optional[int] = None,
+    shuffle_buffer_size: int = 10_000,
+    cycle_length: int = 8,
+    vocabulary: Optional[Vocabulary] = None,
+    max_seq_length: Optional[int] = None,
+    input_context: Optional[tf.distribute.InputContext] = None,
+) -> tf.data.Dataset:
+    """Reads pre-training TFRecords and yields masked batches.
+
+    Args:
+        data_dir: str. A folder written by `build_pretraining_data` (shards plus `metadata.json`).
+        batch_size: int. The global batch size.
+        masking_config: `MaskingConfig`.
+        seed: int. Seed of shuffling and masking, in [0, 2**31). Defaults to 0.
+        start_step: int. Global step to start at; earlier batches are skipped without being masked. Defaults to 0.
+        num_epochs: int or None. Passes over the data; None repeats forever. Defaults to None.
+        shuffle_buffer_size: int. Examples in the shuffle buffer; 1 or 0 disables shuffling. Defaults to 10000.
+        cycle_length: int. Shards read in parallel. Defaults to 8.
+        vocabulary: `Vocabulary` or None. If given, must be the one the data was built with. Defaults to None.
+        max_seq_length: int or None. If given, must match the data. Defaults to None.
+        input_context: `tf.distribute.InputContext` or None. Splits the global batch between input pipelines.
+            Defaults to None.
+
+    Returns:
+        A `tf.data.Dataset` of dicts, each tensor with a fixed leading dimension of the per-pipeline batch size:
+        `token_ids` (masked), `original_token_ids`, `segment_ids` (int32 `(batch, seq_len)`), `padding_mask`
+        (bool `(batch, seq_len)`), `mask_positions`, `mask_ids` (int32 `(batch, num_predictions)`) and
+        `mask_weights` (float32 `(batch, num_predictions)`).
+    """
+    metadata = PretrainingDataMetadata.load(data_dir)
+    metadata.check_compatible(vocabulary, max_seq_length, source=data_dir)
+    if not 0 <= seed < _MAX_SEED:
+        raise ValueError(f"seed must be in [0, 2**31), but received seed={seed}.")
+    if batch_size < 1 or start_step < 0:
+        raise ValueError(f"batch_size must be positive and start_step non-negative, but received {batch_size}, {start_step}.")
+    num_pipelines = input_context.num_input_pipelines if input_context else 1
+    pipeline_id = input_context.input_pipeline_id if input_context else 0
+    if batch_size % num_pipelines:
+        raise ValueError(f"batch_size={batch_size} does not divide evenly between {num_pipelines} input pipelines.")
+    if batch_size > metadata.num_examples:
+        raise ValueError(
+            f"batch_size={batch_size} exceeds the {metadata.num_examples} examples in {data_dir}; with "
+            "drop_remainder every batch would be dropped. Use a smaller batch or more data."
+        )
+
+    seq_len = metadata.max_seq_length
+    files = tf.constant(metadata.shard_paths(data_dir))
+    first_example = start_step * batch_size
+    start_epoch = first_example // metadata.num_examples
+    end_epoch = num_epochs if num_epochs is not None else 1 << 62  # Counted from epoch 0, so resuming ends alike.
+    examples = tf.data.Dataset.range(start_epoch, end_epoch).flat_map(
+        lambda epoch: _epoch_examples(files, seed, epoch, shuffle_buffer_size, min(cycle_length, len(metadata.shards)))
+    )
+    examples = examples.skip(first_example % metadata.num_examples)
+    if num_pipelines > 1:
+        examples = examples.shard(num_pipelines, pipeline_id)
+
+    def with_noise(epoch, example_id, record):
+        key = tf.stack([tf.constant(seed, tf.int64) * _ID_SHIFT + epoch, example_id])
+        return record, tf.random.stateless_uniform([masking.NOISE_ROWS, seq_len], seed=key)
+
+    special = metadata.special_token_ids
+    spec = example_codec.feature_spec(seq_len)
+
+    def parse_and_mask(records, noise):
+        features = tf.io.parse_example(records, spec)
+        token_ids = tf.cast(features["input_ids"], tf.int32)
+        padding_mask = features["input_mask"] > 0
+        masked = masking.mask_tokens(
+            token_ids,
+            padding_mask,
+            noise,
+            masking_config,
+            mask_token_id=special[MASK],
+            unmaskable_ids=[special[CLS], special[SEP], special[PAD], special[MASK]],
+            vocab_size=metadata.tokenizer["vocab_size"],
+        )
+        return {
+            **masked,
+            "original_token_ids": token_ids,
+            "segment_ids": tf.cast(features["segment_ids"], tf.int32),
+            "padding_mask": padding_mask,
+        }
+
+    batches = examples.map(with_noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    batches = batches.batch(batch_size // num_pipelines, drop_remainder=True)
+    batches = batches.map(parse_and_mask, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)

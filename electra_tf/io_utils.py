@@ -1,0 +1,64 @@
+"""File helpers: glob expansion with clear errors, and atomic writes (temporary name, then rename).
+
+Everything goes through `tf.io.gfile`, so `gs://` paths work where TensorFlow's filesystem plugins are present.
+"""
+
+import contextlib
+import os
+import uuid
+from typing import Iterator, Sequence
+
+import tensorflow as tf
+
+
+def expand_inputs(patterns: Sequence[str], what: str = "input") -> list[str]:
+    """Expands files and globs into a sorted, de-duplicated list of files.
+
+    Args:
+        patterns: list of str. File paths or glob patterns.
+        what: str. What the files are, for error messages.
+
+    Returns:
+        The matching files, sorted.
+
+    Raises:
+        ValueError: if no pattern is given.
+        FileNotFoundError: naming the first pattern that matches no file.
+    """
+    if not patterns:
+        raise ValueError(f"No {what} files were given. Pass at least one file or glob.")
+    files = []
+    for pattern in patterns:
+        matches = [m for m in tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(m)]
+        if not matches:
+            raise FileNotFoundError(
+                f"The {what} '{pattern}' matches no file. Check the path, or quote the glob so the shell "
+                "does not expand it."
+            )
+        files.extend(matches)
+    return sorted(set(files))
+
+
+def temporary_path(path: str) -> str:
+    """Returns a unique sibling of `path` to write to before renaming it into place."""
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, mode: str = "w") -> Iterator:
+    """Opens a temporary file that replaces `path` only if the block finishes without an error."""
+    tmp = temporary_path(path)
+    try:
+        with tf.io.gfile.GFile(tmp, mode) as f:
+            yield f
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+    finally:
+        if tf.io.gfile.exists(tmp):
+            tf.io.gfile.remove(tmp)
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Writes `text` to `path` so that readers see the old file or the whole new one, never a part."""
+    with atomic_output(path, "w") as f:
+        f.write(text)

@@ -1,0 +1,46 @@
+"""Installs electra_tf: ELECTRA pre-training and fine-tuning on TensorFlow 2 and Keras 3."""
+
+import pathlib
+
+import setuptools
+
+_ROOT = pathlib.Path(__file__).parent
+
+# One entry per binary in bin/: (console script, module in electra_tf.cli).
+_BINARIES = {
+    "electra-build-vocab": "build_vocab",
+    "electra-build-pretraining-data": "build_pretraining_data",
+    "electra-benchmark": "benchmark",
+}
+
+setuptools.setup(
+    name="electra_tf",
+    version="0.1.0",
+    description="ELECTRA pre-training (replaced token detection) on TensorFlow 2 and Keras 3.",
+    long_description=(_ROOT / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10,<3.14",
+    packages=setuptools.find_packages(include=["electra_tf", "electra_tf.*"]),
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-text>=2.21,<2.22",
+        "keras>=3.15,<4",
+        "keras-hub>=0.32,<0.33",
+        "tensorflow-datasets>=4.9,<5",
+        "absl-py>=2.1,<3",
+        "tensorboard>=2.21,<2.22",
+        # Vocabulary learning only; keras-hub already depends on it.
+        "tokenizers>=0.20,<1",
+        "numpy>=1.26,<3",
+        "tqdm>=4.66,<5",
+    ],
+    extras_require={
+        "test": ["pytest>=8,<10"],
+    },
+    entry_points={
+        "console_scripts": [
+            f"{script}=electra_tf.cli.{module}:run" for script, module in _BINARIES.items()
+        ],
+    },
+    scripts=[f"bin/{module}" for module in _BINARIES.values()],
+)
