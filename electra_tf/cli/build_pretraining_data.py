@@ -4,13 +4,14 @@
     electra-build-pretraining-data --tfds=wiki40b/en:text --tfds_download  # needs internet
 """
 
+import dataclasses
 import json
 
 from absl import flags
 
-from electra_tf import settings
+from electra_tf import config_io, settings
 from electra_tf.cli import common
-from electra_tf.data import packing, tfds_source
+from electra_tf.data import tfds_source
 from electra_tf.data.pretraining_data_builder import PretrainingDataConfig, build_pretraining_data
 
 _INPUT = flags.DEFINE_list(
@@ -23,6 +24,9 @@ _TFDS_DOWNLOAD = flags.DEFINE_bool("tfds_download", False, "Download and prepare
 _VOCAB_FILE = flags.DEFINE_string("vocab_file", str(settings.output_dir() / "vocab.txt"), "The vocab.txt to use.")
 _OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", str(settings.output_dir() / "pretraining_data"), "Folder for shards and metadata.json."
+)
+_CONFIG = flags.DEFINE_string(
+    "config", None, "A PretrainingDataConfig JSON (e.g. configs/pretraining_data/seq512.json); flags given override it."
 )
 _MAX_SEQ_LENGTH = flags.DEFINE_integer("max_seq_length", 128, "Length of every example, special tokens included.")
 _SHORT_SEQ_PROB = flags.DEFINE_float("short_seq_prob", 0.05, "Share of examples aiming for a random shorter length.")
@@ -40,20 +44,35 @@ _ON_DECODE_ERROR = flags.DEFINE_enum(
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
 
 
+# Flags that override fields of the configuration when given: (flag, field of PackingConfig or None).
+_OVERRIDES = {
+    "max_seq_length": "packing",
+    "short_seq_prob": "packing",
+    "single_segment_prob": "packing",
+    "lower_case": None,
+    "strip_accents": None,
+    "num_shards": None,
+    "seed": None,
+    "on_decode_error": None,
+}
+
+
+def resolve_config() -> PretrainingDataConfig:
+    """Returns the --config file (or the defaults) with every flag given on the command line applied on top."""
+    config = config_io.load(PretrainingDataConfig, _CONFIG.value) if _CONFIG.value else PretrainingDataConfig()
+    given = {name: flags.FLAGS[name].value for name in _OVERRIDES if flags.FLAGS[name].present}
+    if "strip_accents" in given:
+        given["strip_accents"] = common.strip_accents_flag(given["strip_accents"])
+    packing_overrides = {k: v for k, v in given.items() if _OVERRIDES[k] == "packing"}
+    top_overrides = {k: v for k, v in given.items() if _OVERRIDES[k] is None}
+    return dataclasses.replace(
+        config, packing=dataclasses.replace(config.packing, **packing_overrides), **top_overrides
+    )
+
+
 def main(argv: list[str]) -> None:
     common.reject_positional(argv)
-    config = PretrainingDataConfig(
-        packing=packing.PackingConfig(
-            max_seq_length=_MAX_SEQ_LENGTH.value,
-            short_seq_prob=_SHORT_SEQ_PROB.value,
-            single_segment_prob=_SINGLE_SEGMENT_PROB.value,
-        ),
-        lower_case=_LOWER_CASE.value,
-        strip_accents=common.strip_accents_flag(_STRIP_ACCENTS.value),
-        num_shards=_NUM_SHARDS.value,
-        seed=_SEED.value,
-        on_decode_error=_ON_DECODE_ERROR.value,
-    )
+    config = resolve_config()
     kwargs = dict(
         vocab_file=_VOCAB_FILE.value,
         output_dir=_OUTPUT_DIR.value,

@@ -81,7 +81,12 @@ def build_pretraining_data_from_tfds(
         download: bool. Download and prepare the dataset if it is missing. Defaults to False.
         **build_kwargs: `vocab_file`, `config`, `num_workers`, `show_progress` for `build_pretraining_data`.
     """
-    parent = os.path.dirname(os.path.abspath(output_dir)) if "://" not in output_dir else os.path.dirname(output_dir)
+    # Beside output_dir, never inside it: a URL keeps a trailing "/" that dirname would stop at.
+    parent = (
+        os.path.dirname(os.path.abspath(output_dir))
+        if "://" not in output_dir
+        else os.path.dirname(output_dir.rstrip("/"))
+    )
     tf.io.gfile.makedirs(parent)
     corpus_file = os.path.join(parent, f".tfds-corpus-{uuid.uuid4().hex[:8]}.txt")
     try:

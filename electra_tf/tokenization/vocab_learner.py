@@ -42,7 +42,8 @@ def learn_wordpiece_vocab(
             file and line). Defaults to "replace".
 
     Returns:
-        The learned `Vocabulary`. It may be smaller than `vocab_size` on a small corpus; a warning says so.
+        The learned `Vocabulary`. It may be smaller than `vocab_size` on a small corpus, or larger when
+        `vocab_size` is below the number of distinct characters; a warning says so.
 
     Raises:
         FileNotFoundError: if a file or glob matches nothing.
@@ -83,6 +84,13 @@ def learn_wordpiece_vocab(
     if vocabulary.size < vocab_size:
         logging.warning(
             "The corpus yielded %d tokens, fewer than the %d asked for: it has too few distinct words.",
+            vocabulary.size,
+            vocab_size,
+        )
+    elif vocabulary.size > vocab_size:
+        logging.warning(
+            "The vocabulary has %d tokens, more than the %d asked for: the learner keeps every character of the "
+            "corpus. Ask for a larger vocab_size.",
             vocabulary.size,
             vocab_size,
         )

@@ -1,0 +1,80 @@
+"""Shared fixtures: the real data (through ELECTRA_DATA_DIR), a learned vocabulary, and a built data folder."""
+
+import os
+import pathlib
+
+import pytest
+
+from electra_tf import settings
+
+# A slice of the corpus, cut at a document boundary: big enough for real statistics, small enough for CI.
+_SLICE_BYTES = 1_500_000
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> pathlib.Path:
+    path = settings.data_dir()
+    if not (path / "corpus").is_dir():
+        pytest.fail(
+            f"The shared data is not at {path}. Set {settings.DATA_DIR_ENV} to the folder holding corpus/ and glue/."
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_10mb(data_dir) -> str:
+    return str(data_dir / "corpus" / "gutenberg_10MB.txt")
+
+
+@pytest.fixture(scope="session")
+def glue_dir(data_dir) -> pathlib.Path:
+    return data_dir / "glue"
+
+
+@pytest.fixture(scope="session")
+def corpus_slice(corpus_10mb, tmp_path_factory) -> str:
+    """The first ~1.5 MB of gutenberg_10MB.txt, ending at a document boundary (several books)."""
+    raw = pathlib.Path(corpus_10mb).read_bytes()
+    end = raw.find(b"\n\n", _SLICE_BYTES)
+    path = tmp_path_factory.mktemp("corpus") / "slice.txt"
+    path.write_bytes(raw[: end + 2])
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def vocab_file(corpus_10mb, tmp_path_factory) -> str:
+    """A lower-cased 30522-token vocabulary learned from gutenberg_10MB.txt (about 2 s)."""
+    from electra_tf.tokenization.vocab_learner import learn_wordpiece_vocab
+
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    learn_wordpiece_vocab([corpus_10mb]).save(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def vocabulary(vocab_file):
+    from electra_tf.tokenization.vocabulary import Vocabulary
+
+    return Vocabulary.load(vocab_file)
+
+
+@pytest.fixture(scope="session")
+def pretraining_data(corpus_slice, vocab_file, tmp_path_factory) -> str:
+    """Pre-training TFRecords built from the corpus slice with default settings."""
+    from electra_tf.data.pretraining_data_builder import build_pretraining_data
+
+    output = tmp_path_factory.mktemp("pretraining") / "data"
+    build_pretraining_data([corpus_slice], vocab_file, str(output), num_workers=1, show_progress=False)
+    return str(output)
+
+
+def repo_root() -> pathlib.Path:
+    return pathlib.Path(__file__).resolve().parent.parent
+
+
+def subprocess_env() -> dict:
+    """The environment for running bin/ programs from tests."""
+    env = dict(os.environ)
+    env.setdefault(settings.DATA_DIR_ENV, str(settings.data_dir()))
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env

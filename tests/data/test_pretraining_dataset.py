@@ -1,0 +1,109 @@
+"""The input pipeline: fixed shapes, determinism, fresh masks per epoch, exact resume, and input sharding."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from electra_tf.data.metadata import PretrainingDataMetadata
+from electra_tf.data.pretraining_dataset import pretraining_dataset
+from electra_tf.tokenization.vocabulary import Vocabulary
+
+
+def take(dataset, n):
+    return [{k: v.numpy() for k, v in b.items()} for b in dataset.take(n)]
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.keys() == y.keys()
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k], err_msg=k)
+
+
+def test_batches_have_fixed_shapes_and_keras_hub_keys(pretraining_data):
+    dataset = pretraining_dataset(pretraining_data, batch_size=16)
+    spec = dataset.element_spec
+    assert spec["token_ids"].shape == (16, 128) and spec["token_ids"].dtype == tf.int32
+    assert spec["padding_mask"].dtype == tf.bool
+    assert spec["segment_ids"].shape == (16, 128)
+    assert spec["mask_positions"].shape == (16, 19)
+    assert spec["mask_weights"].dtype == tf.float32
+    assert set(spec) == {
+        "token_ids", "original_token_ids", "segment_ids", "padding_mask", "mask_positions", "mask_ids", "mask_weights"
+    }
+
+
+def test_same_seed_gives_same_batches_and_other_seed_differs(pretraining_data):
+    first = take(pretraining_dataset(pretraining_data, batch_size=32, seed=5), 4)
+    again = take(pretraining_dataset(pretraining_data, batch_size=32, seed=5), 4)
+    other = take(pretraining_dataset(pretraining_data, batch_size=32, seed=6), 4)
+    assert_same(first, again)
+    assert not np.array_equal(first[0]["original_token_ids"], other[0]["original_token_ids"])
+
+
+def test_second_epoch_masks_each_example_anew(pretraining_data):
+    metadata = PretrainingDataMetadata.load(pretraining_data)
+    dataset = pretraining_dataset(pretraining_data, batch_size=metadata.num_examples // 2, seed=1, num_epochs=2)
+    masks_by_example = {}
+    same = total = 0
+    for batch in dataset:
+        for original, positions, weights in zip(
+            batch["original_token_ids"].numpy(), batch["mask_positions"].numpy(), batch["mask_weights"].numpy()
+        ):
+            key = original.tobytes()
+            mask = positions[weights > 0].tobytes()
+            if key in masks_by_example:
+                total += 1
+                same += masks_by_example[key] == mask
+            else:
+                masks_by_example[key] = mask
+    assert total > 0.9 * metadata.num_examples - metadata.num_examples // 2
+    assert same / total < 0.05, "each epoch must draw a new mask"
+
+
+def test_start_step_resumes_exactly(pretraining_data):
+    metadata = PretrainingDataMetadata.load(pretraining_data)
+    batch_size = 64
+    steps_per_epoch = metadata.num_examples // batch_size
+    uninterrupted = take(pretraining_dataset(pretraining_data, batch_size=batch_size, seed=2), steps_per_epoch + 3)
+    for start in (3, steps_per_epoch - 1, steps_per_epoch + 1):
+        resumed = take(pretraining_dataset(pretraining_data, batch_size=batch_size, seed=2, start_step=start), 2)
+        assert_same(resumed, uninterrupted[start : start + 2])
+
+
+def test_input_pipelines_split_the_global_batch(pretraining_data):
+    batch_size = 32
+    whole = take(pretraining_dataset(pretraining_data, batch_size=batch_size, seed=4), 3)
+    parts = [
+        take(
+            pretraining_dataset(
+                pretraining_data,
+                batch_size=batch_size,
+                seed=4,
+                input_context=tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=i),
+            ),
+            3,
+        )
+        for i in range(2)
+    ]
+    for step in range(3):
+        for key in whole[step]:
+            merged = np.empty_like(whole[step][key])
+            merged[0::2] = parts[0][step][key]
+            merged[1::2] = parts[1][step][key]
+            np.testing.assert_array_equal(merged, whole[step][key], err_msg=key)
+
+
+def test_mismatched_vocabulary_or_length_is_refused(pretraining_data, vocabulary):
+    other = Vocabulary(vocabulary.tokens[:-1] + ("[zzz]",))
+    with pytest.raises(ValueError, match="different vocabulary"):
+        pretraining_dataset(pretraining_data, batch_size=8, vocabulary=other)
+    with pytest.raises(ValueError, match="max_seq_length=256"):
+        pretraining_dataset(pretraining_data, batch_size=8, max_seq_length=256)
+    with pytest.raises(FileNotFoundError, match="metadata.json"):
+        pretraining_dataset(pretraining_data + "_missing", batch_size=8)
+    with pytest.raises(ValueError, match="does not divide"):
+        pretraining_dataset(
+            pretraining_data, batch_size=9, input_context=tf.distribute.InputContext(num_input_pipelines=2)
+        )
