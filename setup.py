@@ -10,6 +10,7 @@ _ROOT = pathlib.Path(__file__).parent
 _BINARIES = {
     "electra-build-vocab": "build_vocab",
     "electra-build-pretraining-data": "build_pretraining_data",
+    "electra-pretrain": "pretrain",
     "electra-benchmark": "benchmark",
 }
 

@@ -1,6 +1,7 @@
 """Measures electra_tf's throughput: one JSON line per figure, then a readable table.
 
     electra-benchmark --suite=data
+    electra-benchmark --suite=pretrain --config=configs/pretraining/small.json --batch_size=32
 """
 
 import json
@@ -9,12 +10,22 @@ import tempfile
 
 from absl import flags
 
-from electra_tf import settings
-from electra_tf.benchmarks import data_benchmarks
+from electra_tf import config_io, settings
+from electra_tf.benchmarks import data_benchmarks, pretraining_benchmarks
 from electra_tf.cli import common
 from electra_tf.data.pretraining_data_builder import build_pretraining_data
+from electra_tf.training.pretraining_config import PretrainingConfig
 
-_SUITE = flags.DEFINE_enum("suite", "data", ["data"], "Which figures to measure.")
+_SUITE = flags.DEFINE_enum("suite", "data", ["data", "pretrain"], "Which figures to measure.")
+_CONFIG = flags.DEFINE_string(
+    "config", str(settings.repo_root() / "configs" / "pretraining" / "small.json"), "Pretraining config (pretrain suite)."
+)
+_DATA_DIR = flags.DEFINE_string(
+    "data_dir", str(settings.output_dir() / "pretraining_data"), "Pre-training data (pretrain suite)."
+)
+_MIXED_PRECISION = flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_bfloat16", "mixed_float16"], "Policy.")
+_JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "XLA-compile the step (pretrain suite).")
+_STEPS_PER_EXECUTION = flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (pretrain suite).")
 _CORPUS = flags.DEFINE_string(
     "corpus", str(settings.corpus_file("gutenberg_10MB.txt")), "Corpus for steady-state build and pipeline figures."
 )
@@ -23,7 +34,7 @@ _END_TO_END_CORPUS = flags.DEFINE_string(
 )
 _VOCAB_FILE = flags.DEFINE_string("vocab_file", str(settings.output_dir() / "vocab.txt"), "vocab.txt to use.")
 _NUM_WORKERS = flags.DEFINE_integer("num_workers", 0, "Workers of the end-to-end build; 0 uses every core.")
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", 128, "Batch size of the input-pipeline figure.")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Batch size: 128 for the data suite, 32 for pretrain.")
 
 
 def _print_table(results: list[dict]) -> None:
@@ -40,6 +51,20 @@ def main(argv: list[str]) -> None:
         print(json.dumps(result), flush=True)
         results.append(result)
 
+    if _SUITE.value == "pretrain":
+        config = config_io.load(PretrainingConfig, _CONFIG.value)
+        report(
+            pretraining_benchmarks.pretraining_step(
+                config,
+                _DATA_DIR.value,
+                _BATCH_SIZE.value or 32,
+                mixed_precision=_MIXED_PRECISION.value,
+                jit_compile=_JIT_COMPILE.value,
+                steps_per_execution=_STEPS_PER_EXECUTION.value,
+            )
+        )
+        _print_table(results)
+        return
     report(data_benchmarks.build_steady_state([_CORPUS.value], _VOCAB_FILE.value))
     report(
         data_benchmarks.build_end_to_end([_END_TO_END_CORPUS.value], _VOCAB_FILE.value, _NUM_WORKERS.value or os.cpu_count())
@@ -47,7 +72,7 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = os.path.join(tmp, "data")
         build_pretraining_data([_CORPUS.value], _VOCAB_FILE.value, data_dir, show_progress=False)
-        report(data_benchmarks.input_pipeline(data_dir, batch_size=_BATCH_SIZE.value))
+        report(data_benchmarks.input_pipeline(data_dir, batch_size=_BATCH_SIZE.value or 128))
     _print_table(results)
 
 

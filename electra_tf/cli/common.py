@@ -4,7 +4,7 @@ import os
 import sys
 from typing import Callable
 
-from absl import app
+from absl import app, flags, logging
 
 
 def run(main: Callable[[list[str]], None]) -> None:
@@ -14,6 +14,9 @@ def run(main: Callable[[list[str]], None]) -> None:
     """
 
     def guarded(argv: list[str]) -> None:
+        if not flags.FLAGS["verbosity"].present:
+            # TensorFlow's own INFO lines (checkpoint sharding, dataset buffers) drown the progress lines.
+            logging.set_verbosity(logging.WARNING)
         try:
             main(argv)
         except (ValueError, FileNotFoundError, KeyError) as e:

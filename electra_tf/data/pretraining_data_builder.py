@@ -30,6 +30,8 @@ from electra_tf.tokenization.tokenizer import WordPieceTokenizer, tokenizer_sett
 from electra_tf.tokenization.vocabulary import Vocabulary
 
 SHARD_PATTERN = "pretrain_data-{index:05d}-of-{count:05d}.tfrecord"
+# The vocabulary is copied beside the shards, so training finds the exact one the data was built with.
+VOCAB_FILE = "vocab.txt"
 _AUTO_SHARD_BYTES = 128 << 20
 _MIN_AUTO_SHARDS = 16
 _TOKENIZE_BATCH_LINES = 2048
@@ -223,7 +225,8 @@ def build_pretraining_data(
         inputs: list of str. Text files or globs: one sentence or paragraph per line, a blank line between
             documents.
         vocab_file: str. A `vocab.txt` holding `[PAD] [UNK] [CLS] [SEP] [MASK]`.
-        output_dir: str. Folder for the shards and `metadata.json`; replaced whole when the build succeeds.
+        output_dir: str. Folder for the shards, `metadata.json` and a copy of the vocabulary; replaced whole when the
+            build succeeds.
         config: `PretrainingDataConfig`.
         num_workers: int or None. Worker processes; None uses every core. Defaults to None.
         show_progress: bool. Show a progress bar. Defaults to True.
@@ -272,6 +275,7 @@ def build_pretraining_data(
                 "num_workers": num_workers,
             },
         )
+        vocabulary.save(os.path.join(staging_dir, VOCAB_FILE))
         metadata.save(staging_dir)
         _commit(staging_dir, output_dir)
     finally:

@@ -1,12 +1,14 @@
 """The pre-training input pipeline: shards -> shuffled examples -> batches -> on-the-fly masking.
 
 Every example has a stable id (shard index << 32 | record index). The stream is a fixed function of the seed:
-epoch e reads the shards in an order drawn from (seed, e), interleaves them, and shuffles with a buffer seeded by
-(seed, e). Masks are drawn with stateless ops keyed on (seed, epoch, example id). So:
+epoch e reads the shards in an order drawn from (seed, e), interleaves them, and shuffles windows of
+`shuffle_buffer_size` examples with permutations drawn from (seed, e, window). Masks are drawn with stateless ops keyed on (seed, epoch, example id). So:
 
 - `start_step=s` gives exactly the batches (and masks) that steps s, s+1, ... of an uninterrupted run would see;
-- with `input_context`, each input pipeline takes every n-th example of the same global stream, so the union of the
-  per-worker batches at step s is the single-process batch at step s, and no example is read twice in an epoch.
+- with `input_context`, input pipeline i of n takes the i-th contiguous slice of each global batch, so the per-worker
+  batches at step s concatenate to the single-process batch at step s, and no example is used twice in an epoch.
+  Contiguous slices are also what MirroredStrategy gives each replica, so an example's index in the global batch
+  (which keys the generator's sampling noise) does not depend on the number of workers.
 
 Batches are fixed-shape (`drop_remainder=True`), ready for TPUs and XLA.
 """
@@ -39,8 +41,35 @@ def _epoch_examples(
         read_shard, cycle_length=cycle_length, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     if shuffle_buffer_size > 1:
-        examples = examples.shuffle(shuffle_buffer_size, seed=seed * _ID_SHIFT + epoch)
+        # A stateless shuffle of consecutive windows. `Dataset.shuffle` cannot take this per-epoch tensor seed when
+        # the user has set a global seed (tf.random.set_seed), and its order could not be recomputed on resume.
+        def permute(window_index, window):
+            ids, records = window
+            key = tf.stack([tf.constant(seed, tf.int64) * _ID_SHIFT + epoch, window_index])
+            order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(ids)[0]), seed=key)
+            return tf.gather(ids, order), tf.gather(records, order)
+
+        examples = examples.batch(shuffle_buffer_size).enumerate().map(permute).unbatch()
     return examples.map(lambda example_id, record: (epoch, example_id, record))
+
+
+def select_shards(
+    metadata: PretrainingDataMetadata, data_dir: str, split: str, holdout_shards: int
+) -> tuple[list[str], int]:
+    """Returns the shard paths and example count of a split ("all", "train" or "eval")."""
+    shards = list(zip(metadata.shard_paths(data_dir), (s.num_examples for s in metadata.shards)))
+    if split == "all":
+        chosen = shards
+    elif split in ("train", "eval"):
+        if not 0 < holdout_shards < len(shards):
+            raise ValueError(
+                f"A {split!r} split needs 0 < holdout_shards < {len(shards)} (the shards in {data_dir}), but received "
+                f"holdout_shards={holdout_shards}. Rebuild the data with more shards or hold out none."
+            )
+        chosen = shards[:-holdout_shards] if split == "train" else shards[-holdout_shards:]
+    else:
+        raise ValueError(f"split must be 'all', 'train' or 'eval', but received split={split!r}.")
+    return [path for path, _ in chosen], sum(count for _, count in chosen)
 
 
 def pretraining_dataset(
@@ -55,6 +84,8 @@ def pretraining_dataset(
     vocabulary: Optional[Vocabulary] = None,
     max_seq_length: Optional[int] = None,
     input_context: Optional[tf.distribute.InputContext] = None,
+    split: str = "all",
+    holdout_shards: int = 0,
 ) -> tf.data.Dataset:
     """Reads pre-training TFRecords and yields masked batches.
 
@@ -65,17 +96,20 @@ def pretraining_dataset(
         seed: int. Seed of shuffling and masking, in [0, 2**31). Defaults to 0.
         start_step: int. Global step to start at; earlier batches are skipped without being masked. Defaults to 0.
         num_epochs: int or None. Passes over the data; None repeats forever. Defaults to None.
-        shuffle_buffer_size: int. Examples in the shuffle buffer; 1 or 0 disables shuffling. Defaults to 10000.
+        shuffle_buffer_size: int. Examples per shuffled window; 1 or 0 disables shuffling. Defaults to 10000.
         cycle_length: int. Shards read in parallel. Defaults to 8.
         vocabulary: `Vocabulary` or None. If given, must be the one the data was built with. Defaults to None.
         max_seq_length: int or None. If given, must match the data. Defaults to None.
         input_context: `tf.distribute.InputContext` or None. Splits the global batch between input pipelines.
             Defaults to None.
+        split: str. "all" shards, "train" (all but the last `holdout_shards`) or "eval" (the last `holdout_shards`).
+            Defaults to "all".
+        holdout_shards: int. Shards held out for evaluation by the "train" and "eval" splits. Defaults to 0.
 
     Returns:
         A `tf.data.Dataset` of dicts, each tensor with a fixed leading dimension of the per-pipeline batch size:
-        `token_ids` (masked), `original_token_ids`, `segment_ids` (int32 `(batch, seq_len)`), `padding_mask`
-        (bool `(batch, seq_len)`), `mask_positions`, `mask_ids` (int32 `(batch, num_predictions)`) and
+        `token_ids` (masked), `original_token_ids`, `segment_ids`, `padding_mask` (int32 `(batch, seq_len)`,
+        1 on real tokens), `mask_positions`, `mask_ids` (int32 `(batch, num_predictions)`) and
         `mask_weights` (float32 `(batch, num_predictions)`).
     """
     metadata = PretrainingDataMetadata.load(data_dir)
@@ -88,23 +122,22 @@ def pretraining_dataset(
     pipeline_id = input_context.input_pipeline_id if input_context else 0
     if batch_size % num_pipelines:
         raise ValueError(f"batch_size={batch_size} does not divide evenly between {num_pipelines} input pipelines.")
-    if batch_size > metadata.num_examples:
+
+    shard_paths, num_examples = select_shards(metadata, data_dir, split, holdout_shards)
+    if batch_size > num_examples:
         raise ValueError(
-            f"batch_size={batch_size} exceeds the {metadata.num_examples} examples in {data_dir}; with "
+            f"batch_size={batch_size} exceeds the {num_examples} examples of the {split!r} split of {data_dir}; with "
             "drop_remainder every batch would be dropped. Use a smaller batch or more data."
         )
-
     seq_len = metadata.max_seq_length
-    files = tf.constant(metadata.shard_paths(data_dir))
+    files = tf.constant(shard_paths)
     first_example = start_step * batch_size
-    start_epoch = first_example // metadata.num_examples
+    start_epoch = first_example // num_examples
     end_epoch = num_epochs if num_epochs is not None else 1 << 62  # Counted from epoch 0, so resuming ends alike.
     examples = tf.data.Dataset.range(start_epoch, end_epoch).flat_map(
-        lambda epoch: _epoch_examples(files, seed, epoch, shuffle_buffer_size, min(cycle_length, len(metadata.shards)))
+        lambda epoch: _epoch_examples(files, seed, epoch, shuffle_buffer_size, min(cycle_length, len(shard_paths)))
     )
-    examples = examples.skip(first_example % metadata.num_examples)
-    if num_pipelines > 1:
-        examples = examples.shard(num_pipelines, pipeline_id)
+    examples = examples.skip(first_example % num_examples)
 
     def with_noise(epoch, example_id, record):
         key = tf.stack([tf.constant(seed, tf.int64) * _ID_SHIFT + epoch, example_id])
@@ -130,10 +163,16 @@ def pretraining_dataset(
             **masked,
             "original_token_ids": token_ids,
             "segment_ids": tf.cast(features["segment_ids"], tf.int32),
-            "padding_mask": padding_mask,
+            # int32, not bool: Keras's fit under a distribution strategy MEAN-reduces a first batch to build the
+            # model, which fails on bool tensors.
+            "padding_mask": tf.cast(padding_mask, tf.int32),
         }
 
     batches = examples.map(with_noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    batches = batches.batch(batch_size // num_pipelines, drop_remainder=True)
+    batches = batches.batch(batch_size, drop_remainder=True)
+    if num_pipelines > 1:
+        per_pipeline = batch_size // num_pipelines
+        begin = pipeline_id * per_pipeline
+        batches = batches.map(lambda records, noise: (records[begin : begin + per_pipeline], noise[begin : begin + per_pipeline]))
     batches = batches.map(parse_and_mask, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)

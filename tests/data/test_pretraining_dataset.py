@@ -25,7 +25,7 @@ def test_batches_have_fixed_shapes_and_keras_hub_keys(pretraining_data):
     dataset = pretraining_dataset(pretraining_data, batch_size=16)
     spec = dataset.element_spec
     assert spec["token_ids"].shape == (16, 128) and spec["token_ids"].dtype == tf.int32
-    assert spec["padding_mask"].dtype == tf.bool
+    assert spec["padding_mask"].dtype == tf.int32
     assert spec["segment_ids"].shape == (16, 128)
     assert spec["mask_positions"].shape == (16, 19)
     assert spec["mask_weights"].dtype == tf.float32
@@ -89,9 +89,7 @@ def test_input_pipelines_split_the_global_batch(pretraining_data):
     ]
     for step in range(3):
         for key in whole[step]:
-            merged = np.empty_like(whole[step][key])
-            merged[0::2] = parts[0][step][key]
-            merged[1::2] = parts[1][step][key]
+            merged = np.concatenate([parts[0][step][key], parts[1][step][key]])
             np.testing.assert_array_equal(merged, whole[step][key], err_msg=key)
 
 
@@ -107,3 +105,24 @@ def test_mismatched_vocabulary_or_length_is_refused(pretraining_data, vocabulary
         pretraining_dataset(
             pretraining_data, batch_size=9, input_context=tf.distribute.InputContext(num_input_pipelines=2)
         )
+
+
+def test_a_global_tensorflow_seed_changes_nothing(pretraining_data):
+    expected = take(pretraining_dataset(pretraining_data, batch_size=16, seed=3), 2)
+    tf.random.set_seed(1234)
+    try:
+        assert_same(take(pretraining_dataset(pretraining_data, batch_size=16, seed=3), 2), expected)
+    finally:
+        tf.random.set_seed(None)
+
+
+def test_shuffling_mixes_shards_and_covers_every_example_once_per_epoch(pretraining_data):
+    metadata = PretrainingDataMetadata.load(pretraining_data)
+    batch_size = 50
+    steps = metadata.num_examples // batch_size
+    dataset = pretraining_dataset(pretraining_data, batch_size=batch_size, seed=9, num_epochs=1, shuffle_buffer_size=1000)
+    batches = [batch["original_token_ids"].numpy() for batch in dataset]
+    assert len(batches) == steps
+    rows = {row.tobytes() for batch in batches for row in batch}
+    # Identical texts (e.g. repeated headers) may collide; anything more means an example was read twice.
+    assert len(rows) >= steps * batch_size - 5, "examples repeated within one epoch"

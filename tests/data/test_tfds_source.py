@@ -207,7 +207,7 @@ def test_url_output_dir_with_trailing_slash_keeps_the_corpus_beside_it(tfds_dir,
     )
     assert PretrainingDataMetadata.load(str(work / "data")).num_examples == metadata.num_examples > 0
     assert sorted(os.listdir(work)) == ["data"]
-    assert sorted(os.listdir(work / "data")) == ["metadata.json", metadata.shards[0].file]
+    assert sorted(os.listdir(work / "data")) == ["metadata.json", metadata.shards[0].file, "vocab.txt"]
 
 
 def test_unprepared_dataset_without_download_fails(tmp_path, vocab_file):

@@ -1,0 +1,1 @@
+"""Building blocks: activations, the shared embeddings, and the generator / discriminator heads."""

@@ -1,0 +1,1 @@
+"""Trainable combinations of networks and heads."""

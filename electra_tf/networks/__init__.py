@@ -1,0 +1,1 @@
+"""Encoder networks: not trained alone, combined into models (see `electra_tf.models`)."""

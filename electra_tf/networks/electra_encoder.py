@@ -1,0 +1,144 @@
+"""The ELECTRA encoder: shared embeddings, an optional projection, and keras-hub `TransformerEncoder` layers.
+
+Why not keras-hub's `ElectraBackbone` itself: it creates its own embedding layers (the generator and discriminator
+must share one set), hard-codes the tanh GELU (we need exact GELU too, for HF parity), and always adds a pooler that
+ELECTRA's heads do not use. The layers and variable shapes are otherwise the same, one for one:
+
+| ours | keras-hub `ElectraBackbone` | HF `ElectraModel` |
+|---|---|---|
+| `embeddings.token_embedding` | `token_embedding` | `embeddings.word_embeddings` |
+| `embeddings.position_embedding` | `position_embedding` | `embeddings.position_embeddings` |
+| `embeddings.segment_embedding` | `segment_embedding` | `embeddings.token_type_embeddings` |
+| `embeddings.layer_norm` | `embeddings_layer_norm` | `embeddings.LayerNorm` |
+| `embeddings_projection` | `embeddings_projection` | `embeddings_project` |
+| `transformer_layer_{i}` | `transformer_layer_{i}` | `encoder.layer.{i}` |
+"""
+
+from typing import Optional
+
+import keras
+from keras_hub.layers import TransformerEncoder
+
+from electra_tf.layers import activations
+from electra_tf.layers.electra_embeddings import ElectraEmbeddings, truncated_normal
+from electra_tf.networks.encoder_config import EncoderConfig
+
+
+@keras.saving.register_keras_serializable(package="electra_tf")
+class ElectraEncoder(keras.Model):
+    """A bidirectional transformer encoder with ELECTRA's embeddings.
+
+    Args:
+        vocab_size, hidden_size, num_layers, num_heads, intermediate_size, embedding_size, hidden_act, dropout,
+        max_position_embeddings, type_vocab_size, initializer_range, layer_norm_epsilon: as in `EncoderConfig`.
+        embeddings: `ElectraEmbeddings` or None. Embeddings to share with another encoder; None creates new ones.
+            Not serialized: a model that shares embeddings rebuilds the sharing itself. Defaults to None.
+        dtype: str or `keras.DTypePolicy`. Defaults to the global policy.
+
+    Inputs: dict of `token_ids`, `segment_ids` (int32 `(batch, seq_len)`) and `padding_mask` (`(batch, seq_len)`,
+    true or 1 on real tokens).
+
+    Outputs: dict with `sequence_output`, `(batch, seq_len, hidden_size)`.
+    """
+
+    def __init__(
+        self,
+        vocab_size=30522,
+        hidden_size=256,
+        num_layers=12,
+        num_heads=4,
+        intermediate_size=1024,
+        embedding_size=None,
+        hidden_act="gelu_tanh",
+        dropout=0.1,
+        max_position_embeddings=512,
+        type_vocab_size=2,
+        initializer_range=0.02,
+        layer_norm_epsilon=1e-12,
+        embeddings: Optional[ElectraEmbeddings] = None,
+        dtype=None,
+        **kwargs,
+    ):
+        config = EncoderConfig(
+            vocab_size=vocab_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_size=intermediate_size,
+            embedding_size=embedding_size,
+            hidden_act=hidden_act,
+            dropout=dropout,
+            max_position_embeddings=max_position_embeddings,
+            type_vocab_size=type_vocab_size,
+            initializer_range=initializer_range,
+            layer_norm_epsilon=layer_norm_epsilon,
+        )
+        embedding_size = config.resolved_embedding_size
+        if embeddings is None:
+            embeddings = ElectraEmbeddings(
+                vocab_size,
+                embedding_size,
+                max_position_embeddings=max_position_embeddings,
+                type_vocab_size=type_vocab_size,
+                dropout=dropout,
+                initializer_range=initializer_range,
+                layer_norm_epsilon=layer_norm_epsilon,
+                dtype=dtype,
+                name="embeddings",
+            )
+        elif embeddings.embedding_size != embedding_size or embeddings.vocab_size != vocab_size:
+            raise ValueError(
+                f"Shared embeddings are {embeddings.vocab_size} x {embeddings.embedding_size}, but this encoder needs "
+                f"{vocab_size} x {embedding_size}."
+            )
+        self.embeddings = embeddings
+        self.embeddings_projection = None
+        if hidden_size != embedding_size:
+            self.embeddings_projection = keras.layers.Dense(
+                hidden_size, kernel_initializer=truncated_normal(initializer_range), dtype=dtype, name="embeddings_projection"
+            )
+        self.transformer_layers = [
+            TransformerEncoder(
+                intermediate_dim=intermediate_size,
+                num_heads=num_heads,
+                dropout=dropout,
+                activation=activations.get(hidden_act),
+                layer_norm_epsilon=layer_norm_epsilon,
+                kernel_initializer=truncated_normal(initializer_range),
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+        x = self.embeddings(token_ids, segment_ids)
+        if self.embeddings_projection is not None:
+            x = self.embeddings_projection(x)
+        for layer in self.transformer_layers:
+            x = layer(x, padding_mask=padding_mask)
+        super().__init__(
+            inputs={"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask},
+            outputs={"sequence_output": x},
+            dtype=dtype,
+            **kwargs,
+        )
+        self.encoder_config = config
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **{k: v for k, v in vars(self.encoder_config).items()},
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @classmethod
+    def from_encoder_config(cls, config: EncoderConfig, embeddings=None, **kwargs) -> "ElectraEncoder":
+        return cls(**vars(config), embeddings=embeddings, **kwargs)

@@ -1,0 +1,42 @@
+"""All-Tokens MLM (Table 5 ablation): predict every token of the corrupted input, with the paper's copy mechanism.
+
+p(x_t) = D_t * 1[x_t == corrupted_t] + (1 - D_t) * softmax(MLM logits)_t(x_t), with D_t = sigmoid(copy logit):
+the model learns when to copy its input token and when to predict a new one. The loss is -log p(original) over
+every real token.
+"""
+
+import tensorflow as tf
+
+from electra_tf.objectives import base
+from electra_tf.ops import losses
+
+
+class AllTokensMLM(base.Objective):
+    uses_generator = True
+    main_head = "mlm_copy"
+
+    def __call__(self, model, batch, training, step):
+        logits = base.generator_logits(model, batch, training)
+        generator_loss, generator_report, _ = base.generator_loss(self, batch, logits)
+        corrupted, labels = base.corrupt(self, batch, logits, step)
+        hidden = model.discriminator(base.encoder_inputs(corrupted, batch), training=training)["sequence_output"]
+        token_logits = model.main_mlm_head(hidden)  # (B, L, V): every token, by definition of this objective.
+        copy_logits = tf.cast(tf.squeeze(model.copy_head(hidden), -1), tf.float32)  # (B, L)
+        original = batch["original_token_ids"]
+        log_softmax_original = -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=original, logits=token_logits)
+        log_copy = tf.math.log_sigmoid(copy_logits)
+        log_generate = tf.math.log_sigmoid(-copy_logits) + log_softmax_original
+        log_p = tf.where(tf.equal(corrupted, original), tf.experimental.numpy.logaddexp(log_copy, log_generate), log_generate)
+        real = tf.cast(batch["padding_mask"], tf.float32)
+        main_loss = losses.weighted_mean(-log_p, real)
+        correct = tf.cast(
+            tf.equal(tf.where(copy_logits > 0, corrupted, tf.argmax(token_logits, -1, output_type=tf.int32)), original),
+            tf.float32,
+        )
+        return base.ObjectiveOutput(
+            loss=self.generator_weight * generator_loss + main_loss,
+            generator_loss=generator_report,
+            main_loss=losses.global_sum(main_loss),
+            mlm=(correct, real),
+            replaced=(labels, real),
+        )

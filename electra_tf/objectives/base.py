@@ -1,0 +1,103 @@
+"""What an objective is: the networks it needs, and a loss computed from a batch."""
+
+import dataclasses
+from typing import Optional
+
+import tensorflow as tf
+
+from electra_tf.ops import losses, sampling
+
+
+@dataclasses.dataclass
+class ObjectiveOutput:
+    """What one step of an objective produces.
+
+    Args:
+        loss: float32 scalar. This replica's share of the global loss (what gradients are taken of).
+        generator_loss: float32 scalar or None. Global mean generator (MLM) loss, for reporting.
+        main_loss: float32 scalar or None. Global mean loss of the main model (discriminator or MLM model).
+        mlm: (correct, weights) or None. Per-position MLM correctness of the generator (or the MLM model).
+        rtd: (labels, logits, weights) or None. Replaced-token labels and discriminator logits `(batch, seq_len)`.
+        replaced: (is_replaced, weights) or None. Which real tokens the corruption changed.
+    """
+
+    loss: tf.Tensor
+    generator_loss: Optional[tf.Tensor] = None
+    main_loss: Optional[tf.Tensor] = None
+    mlm: Optional[tuple] = None
+    rtd: Optional[tuple] = None
+    replaced: Optional[tuple] = None
+
+
+class Objective:
+    """Base class. Subclasses set the class attributes and implement `__call__`.
+
+    Attributes:
+        uses_generator: whether a generator and its MLM head are built.
+        main_head: "rtd" (discriminator head), "mlm" (MLM head on the main model at masked positions) or
+            "mlm_copy" (MLM head on every token plus a copy head).
+        mlm_metric: name of the accuracy reported for `ObjectiveOutput.mlm`.
+
+    Args:
+        generator_weight: float. Weight of the generator's MLM loss. Defaults to 1.0.
+        discriminator_weight: float. Weight of the main model's loss. Defaults to 50.0.
+        temperature: float. Sampling temperature. Defaults to 1.0.
+        disallow_correct: bool. Forbid sampling the original token. Defaults to False.
+        seed: int. Seed of the sampling noise. Defaults to 0.
+    """
+
+    uses_generator = True
+    main_head = "rtd"
+    mlm_metric = "mlm_accuracy"
+
+    def __init__(self, generator_weight=1.0, discriminator_weight=50.0, temperature=1.0, disallow_correct=False, seed=0):
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, but received temperature={temperature}.")
+        self.generator_weight = generator_weight
+        self.discriminator_weight = discriminator_weight
+        self.temperature = temperature
+        self.disallow_correct = disallow_correct
+        self.seed = seed
+
+    def __call__(self, model, batch: dict, training: bool, step: tf.Tensor) -> ObjectiveOutput:
+        raise NotImplementedError
+
+
+def encoder_inputs(token_ids: tf.Tensor, batch: dict) -> dict:
+    return {"token_ids": token_ids, "segment_ids": batch["segment_ids"], "padding_mask": batch["padding_mask"]}
+
+
+def gather_positions(sequence: tf.Tensor, positions: tf.Tensor) -> tf.Tensor:
+    """`(batch, seq_len, d)` gathered at `(batch, positions)` -> `(batch, positions, d)`."""
+    return tf.gather(sequence, positions, batch_dims=1)
+
+
+def generator_logits(model, batch: dict, training: bool) -> tf.Tensor:
+    """Runs the generator on the masked input; returns float32 logits `(batch, positions, vocab)` at the masked
+    positions only."""
+    hidden = model.generator(encoder_inputs(batch["token_ids"], batch), training=training)["sequence_output"]
+    return model.generator_head(gather_positions(hidden, batch["mask_positions"]))
+
+
+def corrupt(objective: Objective, batch: dict, logits: tf.Tensor, step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Replaces every masked position with a generator sample.
+
+    Returns:
+        The corrupted ids, int32 `(batch, seq_len)`, and the labels, bool `(batch, seq_len)`: true exactly where the
+        corrupted token differs from the original on a real token (a sample equal to the original is *original*).
+    """
+    batch_size, positions, vocab = logits.shape
+    noise = sampling.uniform_noise(
+        (batch_size, positions, vocab), objective.seed, step, sampling.first_example_index(batch_size)
+    )
+    disallow = batch["mask_ids"] if objective.disallow_correct else None
+    sampled = sampling.gumbel_sample(logits, noise, objective.temperature, disallow)
+    corrupted = sampling.scatter_positions(batch["token_ids"], batch["mask_positions"], sampled, batch["mask_weights"])
+    labels = tf.logical_and(tf.not_equal(corrupted, batch["original_token_ids"]), tf.cast(batch["padding_mask"], tf.bool))
+    return corrupted, labels
+
+
+def generator_loss(objective: Objective, batch: dict, logits: tf.Tensor):
+    """Returns (this replica's MLM loss share, global MLM loss, (correct, weights))."""
+    loss, correct = losses.masked_lm_loss(logits, batch["mask_ids"], batch["mask_weights"])
+    return loss, losses.global_sum(loss), (correct, batch["mask_weights"])

@@ -1,0 +1,34 @@
+"""ELECTRA: the generator's MLM loss plus 50 x replaced token detection on every real token."""
+
+import tensorflow as tf
+
+from electra_tf.objectives import base
+from electra_tf.ops import losses
+
+
+class Electra(base.Objective):
+    uses_generator = True
+    main_head = "rtd"
+    mlm_metric = "generator_accuracy"
+
+    def detection_weights(self, batch: dict) -> tf.Tensor:
+        """Where the discriminator loss counts: every real token."""
+        return tf.cast(batch["padding_mask"], tf.float32)
+
+    def __call__(self, model, batch, training, step):
+        logits = base.generator_logits(model, batch, training)
+        generator_loss, generator_report, mlm = base.generator_loss(self, batch, logits)
+        corrupted, labels = base.corrupt(self, batch, logits, step)
+        hidden = model.discriminator(base.encoder_inputs(corrupted, batch), training=training)["sequence_output"]
+        detection_logits = model.discriminator_head(hidden)
+        weights = self.detection_weights(batch)
+        detection_loss = losses.replaced_token_detection_loss(detection_logits, labels, weights)
+        real = tf.cast(batch["padding_mask"], tf.float32)
+        return base.ObjectiveOutput(
+            loss=self.generator_weight * generator_loss + self.discriminator_weight * detection_loss,
+            generator_loss=generator_report,
+            main_loss=losses.global_sum(detection_loss),
+            mlm=mlm,
+            rtd=(labels, detection_logits, weights),
+            replaced=(labels, real),
+        )

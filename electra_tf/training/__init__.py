@@ -1,0 +1,1 @@
+"""Training: optimizer and schedule, configuration, and the pre-training driver."""

@@ -1,0 +1,112 @@
+"""Keras callbacks of the pre-training run: checkpoints, stopping at the step budget, progress and TensorBoard."""
+
+import time
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+
+class CheckpointEvery(keras.callbacks.Callback):
+    """Saves a `tf.train.CheckpointManager` checkpoint at each epoch end (an epoch is `checkpoint_every` steps) and
+    when training ends, numbered by the global step."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, step_variable):
+        super().__init__()
+        self.manager = manager
+        self.step_variable = step_variable
+
+    def _save(self):
+        step = int(self.step_variable.numpy())
+        if self.manager.latest_checkpoint is None or not self.manager.latest_checkpoint.endswith(f"-{step}"):
+            self.manager.save(checkpoint_number=step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._save()
+
+    def on_train_end(self, logs=None):
+        self._save()
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stops `fit` once the global step reaches `total_steps`."""
+
+    def __init__(self, total_steps: int, step_variable):
+        super().__init__()
+        self.total_steps = total_steps
+        self.step_variable = step_variable
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.step_variable.numpy()) >= self.total_steps:
+            self.model.stop_training = True
+
+
+class TrainingLogger(keras.callbacks.Callback):
+    """Every `log_every` steps: a progress line (step, metrics, tokens/s, ETA) and TensorBoard scalars (metrics,
+    learning rate, tokens/s). Writes the resolved configuration as TensorBoard text at the start.
+
+    Args:
+        log_dir: str or None. TensorBoard folder; None writes no summaries (non-chief workers).
+        total_steps: int.
+        tokens_per_step: int. Global batch size x sequence length.
+        log_every: int.
+        config_json: str. The resolved configuration.
+        step_variable: the optimizer's iteration counter.
+        learning_rate: callable step -> rate.
+        flops_per_step: int. Analytical training FLOPs, reported once.
+    """
+
+    def __init__(self, log_dir, total_steps, tokens_per_step, log_every, config_json, step_variable, learning_rate, flops_per_step):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
+        self.total_steps = total_steps
+        self.tokens_per_step = tokens_per_step
+        self.log_every = log_every
+        self.config_json = config_json
+        self.step_variable = step_variable
+        self.learning_rate = learning_rate
+        self.flops_per_step = flops_per_step
+        self.history = []
+
+    def on_train_begin(self, logs=None):
+        self._last_time = time.perf_counter()
+        self._last_step = int(self.step_variable.numpy())
+        self._start_step = self._last_step
+        if self.writer:
+            with self.writer.as_default():
+                tf.summary.text("config", f"```\n{self.config_json}\n```", step=self._last_step)
+                tf.summary.scalar("flops_per_step", float(self.flops_per_step), step=self._last_step)
+        logging.info("Training from step %d to %d; %.3e FLOPs per step.", self._last_step, self.total_steps, self.flops_per_step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.step_variable.numpy())
+        if step - self._last_step < self.log_every and step < self.total_steps:
+            return
+        now = time.perf_counter()
+        tokens_per_second = (step - self._last_step) * self.tokens_per_step / max(now - self._last_time, 1e-9)
+        remaining = (self.total_steps - step) * self.tokens_per_step / max(tokens_per_second, 1e-9)
+        self._last_step, self._last_time = step, now
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        learning_rate = float(self.learning_rate(step))
+        record = {"step": step, "tokens_per_second": tokens_per_second, "learning_rate": learning_rate, **values}
+        self.history.append(record)
+        shown = " ".join(f"{k}={v:.4g}" for k, v in sorted(values.items()))
+        print(
+            f"step {step}/{self.total_steps} {shown} lr={learning_rate:.3g} "
+            f"{tokens_per_second:,.0f} tokens/s ETA {remaining / 60:.1f} min",
+            flush=True,
+        )
+        if self.writer:
+            with self.writer.as_default():
+                for name, value in record.items():
+                    if name != "step":
+                        tf.summary.scalar(f"train/{name}", value, step=step)
+            self.writer.flush()
+
+    def on_test_end(self, logs=None):
+        if self.writer and logs:
+            step = int(self.step_variable.numpy())
+            with self.writer.as_default():
+                for name, value in logs.items():
+                    tf.summary.scalar(f"eval/{name}", float(value), step=step)
+            self.writer.flush()

@@ -1,0 +1,98 @@
+"""Keras optimizers for ELECTRA: AdamW (or LAMB) with linear warmup then linear decay to 0.
+
+Weight decay skips LayerNorm parameters and biases, as in google-research/electra. Global-norm clipping is done by
+`ElectraPretrainer` after the gradient all-reduce, not by the optimizer: Keras clips each replica's gradient before
+the all-reduce, which is not the global norm.
+"""
+
+import dataclasses
+
+import keras
+
+OPTIMIZERS = ("adamw", "lamb")
+# Substrings of variable paths that weight decay skips: LayerNorm scales/offsets and all biases.
+NO_DECAY = ("gamma", "beta", "bias")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerConfig:
+    """Optimization settings.
+
+    Args:
+        name: str. "adamw" or "lamb". Defaults to "adamw".
+        learning_rate: float. Peak learning rate. Defaults to 5e-4 (ELECTRA-Small).
+        warmup_steps: int. Linear warmup from 0. Defaults to 10000.
+        weight_decay: float. Decoupled weight decay. Defaults to 0.01.
+        beta_1: float. Defaults to 0.9.
+        beta_2: float. Defaults to 0.999.
+        epsilon: float. Defaults to 1e-6.
+        clip_norm: float. Global-norm clipping; 0 disables it. Defaults to 1.0.
+        gradient_accumulation_steps: int. Apply the mean gradient of this many batches. Defaults to 1.
+    """
+
+    name: str = "adamw"
+    learning_rate: float = 5e-4
+    warmup_steps: int = 10000
+    weight_decay: float = 0.01
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-6
+    clip_norm: float = 1.0
+    gradient_accumulation_steps: int = 1
+
+    def __post_init__(self):
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"optimizer name must be one of {OPTIMIZERS}, but received name={self.name!r}.")
+        if self.learning_rate <= 0 or self.warmup_steps < 0 or self.gradient_accumulation_steps < 1:
+            raise ValueError(
+                "learning_rate must be positive, warmup_steps non-negative and gradient_accumulation_steps at least 1, "
+                f"but received {self.learning_rate}, {self.warmup_steps}, {self.gradient_accumulation_steps}."
+            )
+
+
+@keras.saving.register_keras_serializable(package="electra_tf")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr * step / warmup during warmup, then lr * (1 - step / total_steps), reaching 0 at `total_steps`.
+
+    This is google-research/electra's schedule: the decay is computed from step 0, so at the end of warmup the rate
+    is lr * (1 - warmup / total).
+
+    Args:
+        learning_rate: float. Peak rate.
+        warmup_steps: int.
+        total_steps: int.
+    """
+
+    def __init__(self, learning_rate, warmup_steps, total_steps):
+        self.learning_rate = learning_rate
+        self.warmup_steps = warmup_steps
+        self.total_steps = total_steps
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        decayed = self.learning_rate * keras.ops.maximum(0.0, 1.0 - step / float(max(1, self.total_steps)))
+        if self.warmup_steps <= 0:
+            return decayed
+        warmup = self.learning_rate * step / float(self.warmup_steps)
+        return keras.ops.where(step < self.warmup_steps, warmup, decayed)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps}
+
+
+def create_optimizer(config: OptimizerConfig, total_steps: int, mixed_precision: str = "float32") -> keras.optimizers.Optimizer:
+    """Builds the optimizer; wraps it in a `LossScaleOptimizer` under mixed_float16."""
+    schedule = WarmupLinearDecay(config.learning_rate, config.warmup_steps, total_steps)
+    common = dict(
+        learning_rate=schedule,
+        beta_1=config.beta_1,
+        beta_2=config.beta_2,
+        epsilon=config.epsilon,
+        weight_decay=config.weight_decay,
+        gradient_accumulation_steps=config.gradient_accumulation_steps if config.gradient_accumulation_steps > 1 else None,
+    )
+    optimizer = keras.optimizers.AdamW(**common) if config.name == "adamw" else keras.optimizers.Lamb(**common)
+    optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
+    if mixed_precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

@@ -1,0 +1,274 @@
+"""The pre-training driver behind `bin/pretrain`: strategy, model, data, checkpoints, logging, export.
+
+Reading order:
+1. resolve the configuration against the data (vocabulary, sequence length) and the model_dir (same architecture);
+2. build the strategy, the model and the optimizer; restore the latest checkpoint if there is one;
+3. build the data *from the restored global step*: `fit`'s iterator cannot be checkpointed, so the data position,
+   the masks and the generator's sampling noise are all functions of the step;
+4. train: `fit` for the default, Mirrored and TPU strategies; a short custom loop over the same `train_step` for
+   MultiWorkerMirroredStrategy, where Keras's `fit` fails (keras-team/keras#20585);
+5. evaluate on held-out shards, save the discriminator and generator encoders for fine-tuning.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import statistics
+import tempfile
+import time
+from typing import Optional
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from electra_tf import config_io, io_utils
+from electra_tf.data.metadata import PretrainingDataMetadata
+from electra_tf.data.pretraining_data_builder import VOCAB_FILE
+from electra_tf.data.pretraining_dataset import pretraining_dataset
+from electra_tf.models import saving
+from electra_tf.models.electra_pretrainer import ElectraPretrainer
+from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.tokenization.vocabulary import Vocabulary
+from electra_tf.training import callbacks
+from electra_tf.training.optimization import WarmupLinearDecay, create_optimizer
+from electra_tf.training.pretraining_config import PretrainingConfig
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+CONFIG_FILE = "pretraining_config.json"
+RESULTS_FILE = "results.json"
+CHECKPOINT_DIR = "checkpoints"
+# Fields that define the architecture: a model_dir's checkpoints only fit a config that agrees on them.
+_ARCHITECTURE_FIELDS = ("encoder", "generator_fraction", "objective")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what to train).
+
+    Args:
+        strategy: str. "default", "mirrored", "multi_worker" or "tpu". Defaults to "default".
+        tpu: str or None. TPU name or address for the "tpu" strategy. Defaults to None.
+        mixed_precision: str. "float32", "mixed_bfloat16" or "mixed_float16". Defaults to "float32".
+        jit_compile: bool. Compile the step with XLA. Defaults to False.
+        steps_per_execution: int. Steps per compiled call. Defaults to 1.
+    """
+
+    strategy: str = "default"
+    tpu: Optional[str] = None
+    mixed_precision: str = "float32"
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, but received strategy={self.strategy!r}.")
+        if self.mixed_precision not in PRECISIONS:
+            raise ValueError(f"mixed_precision must be one of {PRECISIONS}, but received {self.mixed_precision!r}.")
+        if self.steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be positive, but received {self.steps_per_execution}.")
+        if self.strategy == "tpu" and not self.tpu:
+            raise ValueError("strategy='tpu' needs --tpu=NAME (the Cloud TPU name, or 'local').")
+
+
+def create_strategy(options: RunOptions) -> tf.distribute.Strategy:
+    if options.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if options.strategy == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if options.strategy == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=options.tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    return tf.distribute.get_strategy()
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def resolve_config(config: PretrainingConfig, train_data: str, model_dir: str) -> tuple[PretrainingConfig, Vocabulary, PretrainingDataMetadata]:
+    """Checks the config against the data and model_dir; takes the vocabulary size from the data."""
+    metadata = PretrainingDataMetadata.load(train_data)
+    vocabulary = Vocabulary.load(os.path.join(train_data, VOCAB_FILE))
+    metadata.check_compatible(vocabulary, config.max_seq_length, source=train_data)
+    if vocabulary.size != config.encoder.vocab_size:
+        logging.info("Using the data's vocabulary size %d (config said %d).", vocabulary.size, config.encoder.vocab_size)
+        config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, vocab_size=vocabulary.size))
+    saved = os.path.join(model_dir, CONFIG_FILE)
+    if tf.io.gfile.exists(saved):
+        previous = config_io.load(PretrainingConfig, saved)
+        for field in _ARCHITECTURE_FIELDS:
+            if getattr(previous, field) != getattr(config, field):
+                raise ValueError(
+                    f"{model_dir} holds a run with a different {field} ({getattr(previous, field)} there, "
+                    f"{getattr(config, field)} now): its checkpoints cannot be resumed with this config. Use a new "
+                    "--model_dir, or the config the run was started with."
+                )
+    return config, vocabulary, metadata
+
+
+def _datasets(config: PretrainingConfig, train_data: str, metadata: PretrainingDataMetadata, start_step: int):
+    holdout = config.eval_holdout_shards if len(metadata.shards) > config.eval_holdout_shards > 0 else 0
+    common = dict(masking_config=config.masking, max_seq_length=config.max_seq_length, holdout_shards=holdout)
+
+    def train(input_context=None):
+        return pretraining_dataset(
+            train_data,
+            config.train_batch_size,
+            seed=config.seed,
+            start_step=start_step,
+            split="train" if holdout else "all",
+            input_context=input_context,
+            **common,
+        )
+
+    evaluation = None
+    if holdout:
+        evaluation = pretraining_dataset(
+            train_data, config.eval_batch_size, seed=config.seed + 1, split="eval", shuffle_buffer_size=1, **common
+        )
+    return train, evaluation
+
+
+def _custom_loop(model, strategy, config, train_fn, step_variable, chief_manager, worker_manager, logger, steps_per_execution):
+    """Trains with `strategy.run(model.train_step)` over a distributed dataset (MultiWorkerMirroredStrategy)."""
+    dataset = strategy.distribute_datasets_from_function(train_fn)
+    iterator = iter(dataset)
+
+    @tf.function
+    def run_steps(iterator):
+        logs = None
+        for _ in tf.range(steps_per_execution):
+            logs = strategy.run(model.train_step, args=(next(iterator),))
+        return logs
+
+    logger.set_model(model)
+    logger.on_train_begin()
+    while int(step_variable.numpy()) < config.num_train_steps:
+        logs = run_steps(iterator)
+        logs = {k: strategy.experimental_local_results(v)[0] for k, v in logs.items()}
+        logger.on_train_batch_end(0, logs)
+        step = int(step_variable.numpy())
+        if step % config.checkpoint_every < steps_per_execution or step >= config.num_train_steps:
+            # Every worker must take part in the save; only the chief's copy is kept.
+            (chief_manager or worker_manager).save(checkpoint_number=step)
+    for metric in model.metrics:
+        metric.reset_state()
+
+
+def run_pretraining(config: PretrainingConfig, train_data: str, model_dir: str, options: RunOptions = RunOptions()) -> dict:
+    """Pre-trains, resuming from the latest checkpoint in `model_dir`, and saves the encoders.
+
+    Args:
+        config: `PretrainingConfig`.
+        train_data: str. A folder written by `build_pretraining_data`.
+        model_dir: str. Checkpoints, TensorBoard logs, the resolved config and the saved encoders go here.
+        options: `RunOptions`.
+
+    Returns:
+        The summary written to `<model_dir>/results.json`: final step, last training metrics, evaluation metrics,
+        median tokens/s, FLOPs per step and wall time.
+    """
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(options.mixed_precision)
+    try:
+        return _run(config, train_data, model_dir, options)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: RunOptions) -> dict:
+    start_time = time.time()
+    config, vocabulary, metadata = resolve_config(config, train_data, model_dir)
+    strategy = create_strategy(options)
+    chief = is_chief(strategy)
+    tf.io.gfile.makedirs(model_dir)
+    if chief:
+        config_io.save(config, os.path.join(model_dir, CONFIG_FILE))
+
+    # Seeded initialization: two runs of one config start from the same weights.
+    keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        model = ElectraPretrainer(**config.pretrainer_kwargs())
+        optimizer = create_optimizer(config.optimizer, config.num_train_steps, options.mixed_precision)
+        model.compile(optimizer=optimizer, jit_compile=options.jit_compile, steps_per_execution=options.steps_per_execution)
+        optimizer.build(model.trainable_variables)
+        checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        checkpoint_dir = os.path.join(model_dir, CHECKPOINT_DIR)
+        worker_dir = None if chief else tempfile.mkdtemp(prefix="electra_tf_worker_checkpoints_")
+        manager = tf.train.CheckpointManager(checkpoint, worker_dir or checkpoint_dir, max_to_keep=config.keep_checkpoints)
+        chief_manager = manager if chief else None
+        latest = tf.train.latest_checkpoint(checkpoint_dir)
+        if latest:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+            logging.info("Resumed from %s at step %d.", latest, int(optimizer.iterations.numpy()))
+            print(f"Resuming from {latest} at step {int(optimizer.iterations.numpy())}.", flush=True)
+
+    step = int(optimizer.iterations.numpy())
+    train_fn, eval_dataset = _datasets(config, train_data, metadata, step)
+    num_predictions = config.masking.num_predictions(config.max_seq_length)
+    flops = pretraining_flops_per_step(
+        config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length, num_predictions
+    )
+    logger = callbacks.TrainingLogger(
+        os.path.join(model_dir, "logs") if chief else None,
+        config.num_train_steps,
+        config.train_batch_size * config.max_seq_length,
+        config.log_every,
+        config_io.to_json(config),
+        optimizer.iterations,
+        WarmupLinearDecay(config.optimizer.learning_rate, config.optimizer.warmup_steps, config.num_train_steps),
+        flops,
+    )
+
+    if step < config.num_train_steps:
+        if options.strategy == "multi_worker":
+            _custom_loop(model, strategy, config, train_fn, optimizer.iterations, chief_manager, manager, logger, options.steps_per_execution)
+        else:
+            evaluate_every = max(1, config.eval_every // config.checkpoint_every) if config.eval_every else None
+            model.fit(
+                train_fn(),
+                steps_per_epoch=config.checkpoint_every,
+                epochs=math.ceil(config.num_train_steps / config.checkpoint_every),
+                initial_epoch=step // config.checkpoint_every,
+                validation_data=eval_dataset if evaluate_every else None,
+                validation_steps=config.eval_steps if evaluate_every else None,
+                validation_freq=evaluate_every or 1,
+                callbacks=[
+                    callbacks.StopAtStep(config.num_train_steps, optimizer.iterations),
+                    logger,
+                    callbacks.CheckpointEvery(manager, optimizer.iterations),
+                ],
+                verbose=0,
+            )
+
+    evaluation = {}
+    if eval_dataset is not None:
+        evaluation = model.evaluate(eval_dataset, steps=config.eval_steps, return_dict=True, verbose=0)
+        logger.on_test_end(evaluation)
+    if worker_dir:
+        tf.io.gfile.rmtree(worker_dir)
+
+    results = {
+        "step": int(optimizer.iterations.numpy()),
+        "train": logger.history[-1] if logger.history else {},
+        "history": logger.history,
+        "eval": {k: float(v) for k, v in evaluation.items()},
+        "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history) if logger.history else None,
+        "flops_per_step": flops,
+        "wall_seconds": round(time.time() - start_time, 1),
+    }
+    if chief:
+        tokenizer = {k: metadata.tokenizer[k] for k in ("lower_case", "strip_accents")}
+        saving.save_encoder(model.discriminator, os.path.join(model_dir, "discriminator"), vocabulary, tokenizer)
+        if model.generator is not None:
+            saving.save_encoder(model.generator, os.path.join(model_dir, "generator"), vocabulary, tokenizer)
+        io_utils.write_text_atomic(os.path.join(model_dir, RESULTS_FILE), json.dumps(results, indent=2) + "\n")
+    return results
