@@ -1,4 +1,5 @@
-"""Benchmark of the pre-training step: tokens/s and analytical FLOP/s of `ElectraPretrainer.train_step`.
+"""Benchmark of the pre-training step: tokens/s, analytical FLOP/s, and MFU against a dense matmul of the same dtype
+timed in the same process.
 
 The step runs through `fit` (as `bin/pretrain` runs it) on real masked batches that are cached in memory, so the
 figure is the model's, not the input pipeline's. Each window is one `fit` epoch; the first is warm-up (tracing,
@@ -9,12 +10,27 @@ import statistics
 import time
 
 import keras
+import tensorflow as tf
 
 from electra_tf.data.pretraining_dataset import pretraining_dataset
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
 from electra_tf.training.optimization import create_optimizer
 from electra_tf.training.pretraining_config import PretrainingConfig
+
+
+def matmul_flops_per_second(dtype: str = "float32", size: int = 4096, repeats: int = 5) -> float:
+    """Median FLOP/s of a dense `size` x `size` matmul of `dtype`, measured in this process: the ceiling MFU is
+    reported against."""
+    a = tf.cast(tf.random.normal([size, size]), dtype)
+    matmul = tf.function(lambda: tf.matmul(a, a))
+    matmul().numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul().numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times)
 
 
 class _WindowTimer(keras.callbacks.Callback):
@@ -56,6 +72,8 @@ def pretraining_step(
     finally:
         keras.mixed_precision.set_global_policy(previous)
     seconds = statistics.median(timer.seconds[1:])
+    compute_dtype = "bfloat16" if mixed_precision == "mixed_bfloat16" else "float16" if mixed_precision == "mixed_float16" else "float32"
+    ceiling = matmul_flops_per_second(compute_dtype)
     tokens = steps_per_window * batch_size * config.max_seq_length
     flops = pretraining_flops_per_step(
         config.encoder,
@@ -70,6 +88,8 @@ def pretraining_step(
         "value": round(tokens / seconds),
         "unit": "tokens/s",
         "flop_per_s": round(flops * steps_per_window / seconds),
+        "matmul_flop_per_s": round(ceiling),
+        "mfu": round(flops * steps_per_window / seconds / ceiling, 3),
         "objective": config.objective,
         "batch_size": batch_size,
         "seq_len": config.max_seq_length,

@@ -68,6 +68,20 @@ class ElectraEmbeddings(keras.layers.Layer):
         )
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="embeddings_dropout")
 
+    @classmethod
+    def from_encoder_config(cls, config, **kwargs) -> "ElectraEmbeddings":
+        """Builds the embeddings an `EncoderConfig` describes."""
+        return cls(
+            config.vocab_size,
+            config.resolved_embedding_size,
+            max_position_embeddings=config.max_position_embeddings,
+            type_vocab_size=config.type_vocab_size,
+            dropout=config.dropout,
+            initializer_range=config.initializer_range,
+            layer_norm_epsilon=config.layer_norm_epsilon,
+            **kwargs,
+        )
+
     def build(self, token_ids_shape, segment_ids_shape=None):
         self.token_embedding.build(token_ids_shape)
         embedded_shape = tuple(token_ids_shape) + (self.embedding_size,)

@@ -64,17 +64,7 @@ class ElectraPretrainer(keras.Model):
             generator_weight, discriminator_weight, temperature, disallow_correct, seed
         )
         config = self.encoder_config
-        self.embeddings = ElectraEmbeddings(
-            config.vocab_size,
-            config.resolved_embedding_size,
-            max_position_embeddings=config.max_position_embeddings,
-            type_vocab_size=config.type_vocab_size,
-            dropout=config.dropout,
-            initializer_range=config.initializer_range,
-            layer_norm_epsilon=config.layer_norm_epsilon,
-            dtype=self.dtype_policy,
-            name="embeddings",
-        )
+        self.embeddings = ElectraEmbeddings.from_encoder_config(config, dtype=self.dtype_policy, name="embeddings")
         token_embedding = self.embeddings.token_embedding
         self.discriminator = ElectraEncoder.from_encoder_config(
             config, embeddings=self.embeddings, dtype=self.dtype_policy, name="discriminator"

@@ -75,17 +75,7 @@ class ElectraEncoder(keras.Model):
         )
         embedding_size = config.resolved_embedding_size
         if embeddings is None:
-            embeddings = ElectraEmbeddings(
-                vocab_size,
-                embedding_size,
-                max_position_embeddings=max_position_embeddings,
-                type_vocab_size=type_vocab_size,
-                dropout=dropout,
-                initializer_range=initializer_range,
-                layer_norm_epsilon=layer_norm_epsilon,
-                dtype=dtype,
-                name="embeddings",
-            )
+            embeddings = ElectraEmbeddings.from_encoder_config(config, dtype=dtype, name="embeddings")
         elif embeddings.embedding_size != embedding_size or embeddings.vocab_size != vocab_size:
             raise ValueError(
                 f"Shared embeddings are {embeddings.vocab_size} x {embeddings.embedding_size}, but this encoder needs "

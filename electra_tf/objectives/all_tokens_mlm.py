@@ -16,10 +16,8 @@ class AllTokensMLM(base.Objective):
     main_head = "mlm_copy"
 
     def __call__(self, model, batch, training, step):
-        logits = base.generator_logits(model, batch, training)
-        generator_loss, generator_report, _ = base.generator_loss(self, batch, logits)
-        corrupted, labels = base.corrupt(self, batch, logits, step)
-        hidden = model.discriminator(base.encoder_inputs(corrupted, batch), training=training)["sequence_output"]
+        passed = base.corrupted_pass(self, model, batch, training, step)
+        corrupted, hidden = passed.corrupted, passed.hidden
         token_logits = model.main_mlm_head(hidden)  # (B, L, V): every token, by definition of this objective.
         copy_logits = tf.cast(tf.squeeze(model.copy_head(hidden), -1), tf.float32)  # (B, L)
         original = batch["original_token_ids"]
@@ -34,9 +32,9 @@ class AllTokensMLM(base.Objective):
             tf.float32,
         )
         return base.ObjectiveOutput(
-            loss=self.generator_weight * generator_loss + main_loss,
-            generator_loss=generator_report,
+            loss=self.generator_weight * passed.generator_loss + main_loss,
+            generator_loss=passed.generator_report,
             main_loss=losses.global_sum(main_loss),
             mlm=(correct, real),
-            replaced=(labels, real),
+            replaced=(passed.labels, real),
         )

@@ -101,3 +101,24 @@ def generator_loss(objective: Objective, batch: dict, logits: tf.Tensor):
     """Returns (this replica's MLM loss share, global MLM loss, (correct, weights))."""
     loss, correct = losses.masked_lm_loss(logits, batch["mask_ids"], batch["mask_weights"])
     return loss, losses.global_sum(loss), (correct, batch["mask_weights"])
+
+
+@dataclasses.dataclass
+class CorruptedPass:
+    """The generator half of every objective that has a generator, and the main model's pass over its output."""
+
+    generator_loss: tf.Tensor  # This replica's share.
+    generator_report: tf.Tensor  # Global mean, for reporting.
+    generator_mlm: tuple  # (correct, weights) at the masked positions.
+    corrupted: tf.Tensor  # int32 (batch, seq_len).
+    labels: tf.Tensor  # bool (batch, seq_len): replaced real tokens.
+    hidden: tf.Tensor  # The main model's sequence output on `corrupted`.
+
+
+def corrupted_pass(objective: Objective, model, batch: dict, training: bool, step: tf.Tensor) -> CorruptedPass:
+    """Runs the generator, samples replacements, and runs the main model (`model.discriminator`) on the result."""
+    logits = generator_logits(model, batch, training)
+    loss, report, mlm = generator_loss(objective, batch, logits)
+    corrupted, labels = corrupt(objective, batch, logits, step)
+    hidden = model.discriminator(encoder_inputs(corrupted, batch), training=training)["sequence_output"]
+    return CorruptedPass(loss, report, mlm, corrupted, labels, hidden)

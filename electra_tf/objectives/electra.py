@@ -16,19 +16,15 @@ class Electra(base.Objective):
         return tf.cast(batch["padding_mask"], tf.float32)
 
     def __call__(self, model, batch, training, step):
-        logits = base.generator_logits(model, batch, training)
-        generator_loss, generator_report, mlm = base.generator_loss(self, batch, logits)
-        corrupted, labels = base.corrupt(self, batch, logits, step)
-        hidden = model.discriminator(base.encoder_inputs(corrupted, batch), training=training)["sequence_output"]
-        detection_logits = model.discriminator_head(hidden)
+        passed = base.corrupted_pass(self, model, batch, training, step)
+        detection_logits = model.discriminator_head(passed.hidden)
         weights = self.detection_weights(batch)
-        detection_loss = losses.replaced_token_detection_loss(detection_logits, labels, weights)
-        real = tf.cast(batch["padding_mask"], tf.float32)
+        detection_loss = losses.replaced_token_detection_loss(detection_logits, passed.labels, weights)
         return base.ObjectiveOutput(
-            loss=self.generator_weight * generator_loss + self.discriminator_weight * detection_loss,
-            generator_loss=generator_report,
+            loss=self.generator_weight * passed.generator_loss + self.discriminator_weight * detection_loss,
+            generator_loss=passed.generator_report,
             main_loss=losses.global_sum(detection_loss),
-            mlm=mlm,
-            rtd=(labels, detection_logits, weights),
-            replaced=(labels, real),
+            mlm=passed.generator_mlm,
+            rtd=(passed.labels, detection_logits, weights),
+            replaced=(passed.labels, tf.cast(batch["padding_mask"], tf.float32)),
         )

@@ -8,16 +8,13 @@ class ReplaceMLM(base.Objective):
     main_head = "mlm"
 
     def __call__(self, model, batch, training, step):
-        logits = base.generator_logits(model, batch, training)
-        generator_loss, generator_report, _ = base.generator_loss(self, batch, logits)
-        corrupted, labels = base.corrupt(self, batch, logits, step)
-        hidden = model.discriminator(base.encoder_inputs(corrupted, batch), training=training)["sequence_output"]
-        main_logits = model.main_mlm_head(base.gather_positions(hidden, batch["mask_positions"]))
+        passed = base.corrupted_pass(self, model, batch, training, step)
+        main_logits = model.main_mlm_head(base.gather_positions(passed.hidden, batch["mask_positions"]))
         main_loss, main_report, mlm = base.generator_loss(self, batch, main_logits)
         return base.ObjectiveOutput(
-            loss=self.generator_weight * generator_loss + main_loss,
-            generator_loss=generator_report,
+            loss=self.generator_weight * passed.generator_loss + main_loss,
+            generator_loss=passed.generator_report,
             main_loss=main_report,
             mlm=mlm,
-            replaced=(labels, batch["padding_mask"]),
+            replaced=(passed.labels, batch["padding_mask"]),
         )

@@ -7,7 +7,8 @@ Reading order:
    the masks and the generator's sampling noise are all functions of the step;
 4. train: `fit` for the default, Mirrored and TPU strategies; a short custom loop over the same `train_step` for
    MultiWorkerMirroredStrategy, where Keras's `fit` fails (keras-team/keras#20585);
-5. evaluate on held-out shards, save the discriminator and generator encoders for fine-tuning.
+5. evaluate on held-out shards, save the discriminator and generator encoders for fine-tuning, and the
+   discriminator as a keras-hub preset (`<model_dir>/discriminator/keras_hub`).
 """
 
 import dataclasses
@@ -27,7 +28,7 @@ from electra_tf import config_io, io_utils
 from electra_tf.data.metadata import PretrainingDataMetadata
 from electra_tf.data.pretraining_data_builder import VOCAB_FILE
 from electra_tf.data.pretraining_dataset import pretraining_dataset
-from electra_tf.models import saving
+from electra_tf.models import keras_hub_export, saving
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
 from electra_tf.tokenization.vocabulary import Vocabulary
@@ -268,6 +269,10 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     if chief:
         tokenizer = {k: metadata.tokenizer[k] for k in ("lower_case", "strip_accents")}
         saving.save_encoder(model.discriminator, os.path.join(model_dir, "discriminator"), vocabulary, tokenizer)
+        if config.encoder.hidden_act == "gelu_tanh":
+            keras_hub_export.export_keras_hub_preset(
+                model.discriminator, vocabulary, os.path.join(model_dir, "discriminator", "keras_hub"), tokenizer["lower_case"]
+            )
         if model.generator is not None:
             saving.save_encoder(model.generator, os.path.join(model_dir, "generator"), vocabulary, tokenizer)
         io_utils.write_text_atomic(os.path.join(model_dir, RESULTS_FILE), json.dumps(results, indent=2) + "\n")

@@ -134,7 +134,9 @@ def test_jit_compile_matches_eager_step(batches):
     compiled.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
     a = eager.train_on_batch(batches[2], return_dict=True)
     b = compiled.train_on_batch(batches[2], return_dict=True)
-    assert b["loss"] == pytest.approx(a["loss"], rel=1e-4)
+    assert b["generator_loss"] == pytest.approx(a["generator_loss"], rel=1e-5)
+    # A near-tie in the Gumbel argmax may flip one sample (one label of ~4000) between XLA and TF kernels.
+    assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
     np.testing.assert_allclose(compiled.weights[0].numpy(), eager.weights[0].numpy(), atol=1e-4)
 
 
@@ -166,3 +168,21 @@ def test_mirrored_strategy_over_two_cpus_matches_default(pretraining_data):
     # Near-zero logits of an untrained model may flip a token or two out of ~2300 between the two summation orders.
     np.testing.assert_allclose(report["mirrored"]["discriminator_accuracy"], report["default"]["discriminator_accuracy"], atol=2e-3)
     assert report["max_weight_difference"] < 1e-4
+
+
+@pytest.mark.parametrize("policy,compute", [("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")])
+def test_mixed_precision_trains_with_float32_losses(policy, compute, batches):
+    from electra_tf.training.optimization import OptimizerConfig, create_optimizer
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = make()
+        model.compile(optimizer=create_optimizer(OptimizerConfig(learning_rate=1e-3, warmup_steps=0), 10, policy))
+        losses = [model.train_on_batch(b, return_dict=True)["loss"] for b in batches[:3]]
+        assert model.discriminator.transformer_layers[0].compute_dtype == compute
+        assert model.embeddings.token_embedding.embeddings.dtype == "float32"
+        logits = base.generator_logits(model, batches[0], training=False)
+        assert logits.dtype == tf.float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(losses).all()

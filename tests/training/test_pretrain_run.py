@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import keras_hub
 import numpy as np
 import pytest
 
@@ -54,7 +55,8 @@ def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_ru
     process = subprocess.Popen(pretrain_command(micro_config, pretraining_data, model_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=subprocess_env())
     deadline = time.time() + 300
     checkpoints = model_dir / "checkpoints"
-    while time.time() < deadline and not (checkpoints.is_dir() and any(p.name.startswith("ckpt-10.index") for p in checkpoints.iterdir())):
+    state = checkpoints / "checkpoint"  # CheckpointManager writes it after the checkpoint's files are complete.
+    while time.time() < deadline and not (state.exists() and "ckpt-" in state.read_text()):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -82,6 +84,8 @@ def test_run_exports_encoders_config_and_tensorboard(micro_config, pretraining_d
     encoder, vocabulary, tokenizer = saving.load_encoder(str(model_dir / "discriminator"))
     assert encoder.encoder_config.hidden_size == MICRO_ENCODER["hidden_size"]
     assert vocabulary.size == 30522 and tokenizer["lower_case"]
+    backbone = keras_hub.models.ElectraBackbone.from_preset(str(model_dir / "discriminator" / "keras_hub"))
+    assert backbone.num_layers == encoder.encoder_config.num_layers
     generator, _, _ = saving.load_encoder(str(model_dir / "generator"))
     assert generator.encoder_config.hidden_size == MICRO_ENCODER["hidden_size"] // 4
     saved = config_io.load(PretrainingConfig, str(model_dir / "pretraining_config.json"))
@@ -110,3 +114,17 @@ def test_shipped_pretraining_configs_load(name):
     assert config.encoder.hidden_size == expected
     if name == "large":
         assert config.masking.mask_prob == 0.25
+
+
+def test_multi_worker_custom_loop_matches_fit(micro_config, pretraining_data, tmp_path):
+    """MultiWorkerMirroredStrategy with one worker runs the custom strategy.run loop over the same train_step."""
+    _, with_fit = run_to_end(micro_config, pretraining_data, tmp_path / "fit")
+    command = pretrain_command(micro_config, pretraining_data, tmp_path / "loop") + ["--strategy=multi_worker"]
+    result = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with_loop = json.loads((tmp_path / "loop" / "results.json").read_text())
+    assert with_loop["step"] == 40
+    saved = sorted(p.name for p in (tmp_path / "loop" / "checkpoints").glob("ckpt-*.index"))
+    assert saved == [f"ckpt-{s}.index" for s in (10, 20, 30, 40)]
+    for name, value in with_fit["eval"].items():
+        assert with_loop["eval"][name] == pytest.approx(value, rel=1e-3, abs=1e-5), name
