@@ -27,7 +27,9 @@ class OptimizerConfig:
         beta_2: float. Defaults to 0.999.
         epsilon: float. Defaults to 1e-6.
         clip_norm: float. Global-norm clipping; 0 disables it. Defaults to 1.0.
-        gradient_accumulation_steps: int. Apply the mean gradient of this many batches. Defaults to 1.
+        gradient_accumulation_steps: int. Apply the mean gradient of this many batches (Keras's accumulation); a
+            step is then one update over that many batches. Each batch's gradient is clipped before it is
+            accumulated. Defaults to 1.
     """
 
     name: str = "adamw"

@@ -152,14 +152,16 @@ def _custom_loop(model, strategy, config, train_fn, step_variable, chief_manager
 
     logger.set_model(model)
     logger.on_train_begin()
+    saved_block = int(step_variable.numpy()) // config.checkpoint_every
     while int(step_variable.numpy()) < config.num_train_steps:
         logs = run_steps(iterator)
         logs = {k: strategy.experimental_local_results(v)[0] for k, v in logs.items()}
         logger.on_train_batch_end(0, logs)
         step = int(step_variable.numpy())
-        if step % config.checkpoint_every < steps_per_execution or step >= config.num_train_steps:
+        if step // config.checkpoint_every > saved_block or step >= config.num_train_steps:
             # Every worker must take part in the save; only the chief's copy is kept.
             (chief_manager or worker_manager).save(checkpoint_number=step)
+            saved_block = step // config.checkpoint_every
     for metric in model.metrics:
         metric.reset_state()
 
@@ -213,15 +215,17 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
             print(f"Resuming from {latest} at step {int(optimizer.iterations.numpy())}.", flush=True)
 
     step = int(optimizer.iterations.numpy())
-    train_fn, eval_dataset = _datasets(config, train_data, metadata, step)
+    # A step is one optimizer update; with gradient accumulation it consumes several batches.
+    accumulation = config.optimizer.gradient_accumulation_steps
+    train_fn, eval_dataset = _datasets(config, train_data, metadata, step * accumulation)
     num_predictions = config.masking.num_predictions(config.max_seq_length)
-    flops = pretraining_flops_per_step(
+    flops = accumulation * pretraining_flops_per_step(
         config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length, num_predictions
     )
     logger = callbacks.TrainingLogger(
         os.path.join(model_dir, "logs") if chief else None,
         config.num_train_steps,
-        config.train_batch_size * config.max_seq_length,
+        config.train_batch_size * config.max_seq_length * accumulation,
         config.log_every,
         config_io.to_json(config),
         optimizer.iterations,
@@ -236,7 +240,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
             evaluate_every = max(1, config.eval_every // config.checkpoint_every) if config.eval_every else None
             model.fit(
                 train_fn(),
-                steps_per_epoch=config.checkpoint_every,
+                steps_per_epoch=config.checkpoint_every * accumulation,
                 epochs=math.ceil(config.num_train_steps / config.checkpoint_every),
                 initial_epoch=step // config.checkpoint_every,
                 validation_data=eval_dataset if evaluate_every else None,

@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -48,7 +47,16 @@ def run_to_end(config, data, model_dir):
     return result, json.loads((model_dir / "results.json").read_text())
 
 
-def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run(micro_config, pretraining_data, tmp_path):
+@pytest.mark.parametrize("accumulation", [1, 2], ids=["plain", "accumulating"])
+def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_run(
+    accumulation, micro_config, pretraining_data, tmp_path
+):
+    if accumulation > 1:
+        # A step is an optimizer update over `accumulation` batches: the data position must account for it.
+        config = config_io.load(PretrainingConfig, micro_config)
+        config = dataclasses.replace(config, optimizer=dataclasses.replace(config.optimizer, gradient_accumulation_steps=accumulation))
+        micro_config = str(tmp_path / "accumulating.json")
+        config_io.save(config, micro_config)
     _, uninterrupted = run_to_end(micro_config, pretraining_data, tmp_path / "uninterrupted")
 
     model_dir = tmp_path / "killed"
@@ -77,9 +85,22 @@ def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_ru
         assert resumed["eval"][name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
 
 
+def tensorboard_tags(log_dir):
+    import tensorflow as tf
+
+    tags = set()
+    for path in log_dir.glob("events.out.tfevents*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update((value.tag, event.step) for value in event.summary.value)
+    return tags
+
+
 def test_run_exports_encoders_config_and_tensorboard(micro_config, pretraining_data, tmp_path):
+    config = dataclasses.replace(config_io.load(PretrainingConfig, micro_config), eval_every=10)
+    config_path = tmp_path / "eval_every.json"
+    config_io.save(config, str(config_path))
     model_dir = tmp_path / "run"
-    output, results = run_to_end(micro_config, pretraining_data, model_dir)
+    output, results = run_to_end(config_path, pretraining_data, model_dir)
     assert "tokens/s" in output.stdout
     encoder, vocabulary, tokenizer = saving.load_encoder(str(model_dir / "discriminator"))
     assert encoder.encoder_config.hidden_size == MICRO_ENCODER["hidden_size"]
@@ -90,7 +111,10 @@ def test_run_exports_encoders_config_and_tensorboard(micro_config, pretraining_d
     assert generator.encoder_config.hidden_size == MICRO_ENCODER["hidden_size"] // 4
     saved = config_io.load(PretrainingConfig, str(model_dir / "pretraining_config.json"))
     assert saved.num_train_steps == 40
-    assert any(name.startswith("events.out.tfevents") for name in os.listdir(model_dir / "logs"))
+    tags = tensorboard_tags(model_dir / "logs")
+    assert ("train/discriminator_loss", 5) in tags and ("train/learning_rate", 40) in tags
+    assert ("eval/discriminator_auc", 10) in tags, "evaluation every 10 steps during training"
+    assert any(tag == "config" for tag, _ in tags)
     assert set(results["eval"]) >= {"discriminator_auc", "generator_accuracy", "discriminator_accuracy"}
     assert results["flops_per_step"] > 0 and np.isfinite(results["history"][-1]["loss"])
 
