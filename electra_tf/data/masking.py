@@ -16,6 +16,8 @@ from typing import Optional, Sequence
 
 import tensorflow as tf
 
+from electra_tf.ops import sampling
+
 NOISE_ROWS = 3  # Position scores, replacement choice, random token.
 
 
@@ -103,11 +105,8 @@ def mask_tokens(
         mask_token_id,
         tf.where(choice < config.mask_token_ratio + config.random_token_ratio, random_ids, mask_ids),
     )
-    slots = tf.one_hot(positions, seq_len, dtype=tf.int32) * tf.cast(used, tf.int32)[..., None]  # (B, P, L)
-    is_masked = tf.reduce_sum(slots, axis=1) > 0
-    masked_ids = tf.where(is_masked, tf.reduce_sum(slots * replacement[..., None], axis=1), token_ids)
     return {
-        "token_ids": masked_ids,
+        "token_ids": sampling.scatter_positions(token_ids, positions, replacement, tf.cast(used, tf.float32)),
         "mask_positions": positions,
         "mask_ids": mask_ids,
         "mask_weights": tf.cast(used, tf.float32),
