@@ -165,8 +165,12 @@ def test_mirrored_strategy_over_two_cpus_matches_default(pretraining_data):
     assert report["replicas"] == 2
     for name in ("loss", "discriminator_loss", "generator_loss"):
         np.testing.assert_allclose(report["mirrored"][name], report["default"][name], rtol=2e-4, err_msg=name)
-    # Near-zero logits of an untrained model may flip a token or two out of ~2300 between the two summation orders.
-    np.testing.assert_allclose(report["mirrored"]["discriminator_accuracy"], report["default"]["discriminator_accuracy"], atol=2e-3)
+    # Accuracy thresholds logits at 0. At step 1 an untrained model's logits sit near 0, so a few of ~2300 tokens may
+    # flip between the two summation orders; once trained, they must agree closely.
+    mirrored_accuracy = report["mirrored"]["discriminator_accuracy"]
+    default_accuracy = report["default"]["discriminator_accuracy"]
+    assert mirrored_accuracy[0] == pytest.approx(default_accuracy[0], abs=1e-2)
+    np.testing.assert_allclose(mirrored_accuracy[1:], default_accuracy[1:], atol=2e-3)
     assert report["max_weight_difference"] < 1e-4
 
 
