@@ -34,6 +34,8 @@ setuptools.setup(
         "tokenizers>=0.20,<1",
         "numpy>=1.26,<3",
         "tqdm>=4.66,<5",
+        # GLUE's Pearson and Spearman correlations.
+        "scipy>=1.11,<2",
         # tensorflow-datasets imports it on every Python but declares it only for Python < 3.9.
         "importlib_resources>=6,<8",
     ],

@@ -78,3 +78,22 @@ def subprocess_env() -> dict:
     env.setdefault(settings.DATA_DIR_ENV, str(settings.data_dir()))
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return env
+
+
+@pytest.fixture(scope="session")
+def saved_encoder(vocabulary, tmp_path_factory) -> str:
+    """A randomly initialised micro encoder saved the way bin/pretrain saves its discriminator."""
+    import keras
+
+    from electra_tf.models.saving import save_encoder
+    from electra_tf.networks.electra_encoder import ElectraEncoder
+    from electra_tf.tokenization.tokenizer import tokenizer_settings
+
+    keras.utils.set_random_seed(3)
+    encoder = ElectraEncoder(
+        vocab_size=vocabulary.size, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128,
+        embedding_size=32, dropout=0.0,
+    )
+    directory = tmp_path_factory.mktemp("encoder") / "discriminator"
+    save_encoder(encoder, str(directory), vocabulary, tokenizer_settings(vocabulary, True, None))
+    return str(directory)

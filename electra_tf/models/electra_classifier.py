@@ -1,0 +1,259 @@
+"""`ElectraClassifier`: a pre-trained ELECTRA encoder with a classification or regression head, Keras-style.
+
+    classifier = ElectraClassifier.from_pretrained("data/models/tiny/discriminator", num_outputs=2, pair=True)
+    classifier.compile()                       # AdamW, layer-wise decay 0.8, 10% warmup then linear decay
+    classifier.fit({"text_a": a, "text_b": b}, labels, epochs=3, batch_size=32)
+    classifier.predict({"text_a": a, "text_b": b})   # logits
+
+`fit`, `evaluate` and `predict` take raw strings: the `ClassifierPreprocessor` tokenizes them in `tf.data`, as
+keras-hub's Task/Preprocessor pair does, so the compiled model (XLA included) sees only int tensors.
+"""
+
+import os
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from electra_tf.layers.electra_embeddings import truncated_normal
+from electra_tf.models import saving
+from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
+from electra_tf.training import layerwise_decay
+from electra_tf.training.optimization import WarmupLinearDecay
+
+CLASSIFIER_FILE = "classifier.keras"
+ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+
+
+@keras.saving.register_keras_serializable(package="electra_tf")
+class ElectraClassifier(keras.Model):
+    """The encoder's `[CLS]` vector, dropout, then a dense layer: logits per label, or one score for regression.
+
+    Args:
+        encoder: `ElectraEncoder`.
+        num_outputs: int. Number of labels; 1 for regression.
+        regression: bool. Whether the head predicts a score (output `(batch,)`) rather than logits
+            (`(batch, num_outputs)`). Defaults to False.
+        labels: sequence of str. Label names in id order, kept for predictions and serving. Defaults to ids.
+        dropout: float. Dropout on the `[CLS]` vector. Defaults to 0.1.
+        preprocessor: `ClassifierPreprocessor` or None. Needed for raw-string inputs. Not serialized by
+            `get_config`; `save_finetuned` writes it beside the model.
+    """
+
+    def __init__(self, encoder, num_outputs: int, regression: bool = False, labels=None, dropout: float = 0.1,
+                 preprocessor: Optional[ClassifierPreprocessor] = None, **kwargs):
+        if regression and num_outputs != 1:
+            raise ValueError(f"A regression head has 1 output, but num_outputs={num_outputs}.")
+        if not regression and num_outputs < 2:
+            raise ValueError(f"A classifier needs at least 2 labels, but num_outputs={num_outputs}.")
+        labels = [str(label) for label in labels] if labels else ([] if regression else [str(i) for i in range(num_outputs)])
+        if not regression and len(labels) != num_outputs:
+            raise ValueError(f"{len(labels)} label names for {num_outputs} outputs.")
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ENCODER_INPUTS}
+        sequence = encoder(inputs)["sequence_output"]
+        first_token = sequence[:, 0, :]
+        features = keras.layers.Dropout(dropout, name="head_dropout")(first_token)
+        outputs = keras.layers.Dense(
+            num_outputs,
+            kernel_initializer=truncated_normal(encoder.encoder_config.initializer_range),
+            dtype="float32",
+            name="head",
+        )(features)
+        if regression:
+            outputs = outputs[:, 0]
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.encoder = encoder
+        self.num_outputs = num_outputs
+        self.regression = bool(regression)
+        self.labels = labels
+        self.dropout = dropout
+        self.preprocessor = preprocessor
+        self._auto_schedule = None
+
+    # Construction and saving.
+
+    @classmethod
+    def from_pretrained(cls, directory: str, num_outputs: int = 2, regression: bool = False, labels=None,
+                        pair: bool = False, sequence_length: int = 128, dropout: float = 0.1,
+                        encoder_dropout: Optional[float] = None) -> "ElectraClassifier":
+        """Builds a classifier on a saved encoder (`<model_dir>/discriminator` of `bin/pretrain`).
+
+        The encoder's weights, vocabulary and tokenizer settings are loaded and checked against each other.
+
+        Args:
+            directory: str. A saved encoder folder.
+            num_outputs, regression, labels, dropout: as in the constructor.
+            pair: bool. Whether inputs are text pairs. Defaults to False.
+            sequence_length: int. Packed length, special tokens included. Defaults to 128.
+            encoder_dropout: float or None. Overrides the encoder's dropout; None keeps it. Defaults to None.
+        """
+        encoder, vocabulary, settings = saving.load_encoder(directory)
+        if encoder_dropout is not None and encoder_dropout != encoder.encoder_config.dropout:
+            rebuilt = type(encoder).from_config(dict(encoder.get_config(), dropout=encoder_dropout))
+            rebuilt.set_weights(encoder.get_weights())
+            encoder = rebuilt
+        if sequence_length > encoder.encoder_config.max_position_embeddings:
+            raise ValueError(
+                f"sequence_length={sequence_length} exceeds the encoder's max_position_embeddings="
+                f"{encoder.encoder_config.max_position_embeddings} ({directory})."
+            )
+        preprocessor = ClassifierPreprocessor(
+            vocabulary, sequence_length, settings["lower_case"], settings["strip_accents"], pair=pair
+        )
+        return cls(encoder, num_outputs, regression=regression, labels=labels, dropout=dropout, preprocessor=preprocessor)
+
+    @classmethod
+    def from_task(cls, task, directory: str, sequence_length: int = 128, **kwargs) -> "ElectraClassifier":
+        """`from_pretrained` with the head, labels and pairing of a `Task`."""
+        return cls.from_pretrained(
+            directory, num_outputs=task.num_outputs, regression=task.is_regression, labels=task.labels or None,
+            pair=task.is_pair, sequence_length=sequence_length, **kwargs,
+        )
+
+    def save_finetuned(self, directory: str) -> None:
+        """Writes `classifier.keras` and the preprocessor (`preprocessor.json`, `vocab.txt`) into `directory`."""
+        tf.io.gfile.makedirs(directory)
+        path = os.path.join(directory, CLASSIFIER_FILE)
+        tmp = path + ".tmp.keras"
+        self.save(tmp)
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+        if self.preprocessor is not None:
+            self.preprocessor.save(directory)
+
+    @classmethod
+    def from_finetuned(cls, directory: str) -> "ElectraClassifier":
+        """Loads what `save_finetuned` wrote."""
+        path = os.path.join(directory, CLASSIFIER_FILE)
+        if not tf.io.gfile.exists(path):
+            raise FileNotFoundError(f"{directory} lacks {CLASSIFIER_FILE}: it is not a fine-tuned electra_tf classifier.")
+        model = keras.saving.load_model(path)
+        model.preprocessor = ClassifierPreprocessor.load(directory)
+        return model
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "num_outputs": self.num_outputs,
+            "regression": self.regression,
+            "labels": list(self.labels),
+            "dropout": self.dropout,
+        }
+
+    def get_compile_config(self):
+        return None  # A loaded classifier is compiled again by its user; `compile()` has ELECTRA's defaults.
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
+
+    # Training.
+
+    def head_variables(self) -> list:
+        encoder_ids = {id(v) for v in self.encoder.trainable_weights}
+        return [v for v in self.trainable_weights if id(v) not in encoder_ids]
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate: float = 1e-4,
+                layerwise_decay_rate: float = 0.8, weight_decay: float = 0.0, warmup_fraction: float = 0.1,
+                num_train_steps: Optional[int] = None, **kwargs):
+        """Compiles with ELECTRA's fine-tuning defaults.
+
+        `optimizer="auto"` builds `LayerwiseAdamW` (β 0.9/0.999, ε 1e-6, `weight_decay`), with layer-wise decay
+        `layerwise_decay_rate` and a linear warmup over `warmup_fraction` of the steps, then linear decay to 0. The
+        step count is `num_train_steps`, or, if None, worked out by the next `fit` from its epochs and data.
+        `loss="auto"` is cross-entropy on logits, or mean squared error for regression. `metrics="auto"` is
+        accuracy, or mean squared error for regression (GLUE's correlations are computed on whole evaluation
+        sets by `electra_tf.tasks.metrics`, not averaged over batches).
+        """
+        if optimizer == "auto":
+            if not 0 <= warmup_fraction < 1:
+                raise ValueError(f"warmup_fraction must be in [0, 1), but received {warmup_fraction}.")
+            self._auto_schedule = WarmupLinearDecay(learning_rate, 0, num_train_steps)
+            self._auto_schedule.warmup_fraction = warmup_fraction
+            if num_train_steps is not None:
+                self._set_schedule_steps(num_train_steps)
+            multipliers = layerwise_decay.layerwise_multipliers(self.encoder, self.head_variables(), layerwise_decay_rate)
+            optimizer = layerwise_decay.LayerwiseAdamW(
+                lr_multipliers=multipliers, weight_decay=weight_decay, learning_rate=self._auto_schedule,
+                beta_1=0.9, beta_2=0.999, epsilon=1e-6,
+            )
+        if loss == "auto":
+            loss = keras.losses.MeanSquaredError() if self.regression else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if metrics == "auto":
+            metrics = [keras.metrics.MeanSquaredError(name="mse")] if self.regression else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def _set_schedule_steps(self, total_steps: int) -> None:
+        schedule = self._auto_schedule
+        schedule.total_steps = int(total_steps)
+        schedule.warmup_steps = int(round(schedule.warmup_fraction * total_steps))
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None, **kwargs):
+        """`keras.Model.fit` that also takes raw strings: a dict of string arrays, or a batched `tf.data.Dataset`
+        of `(features, labels)` whose features are such dicts. `validation_data` likewise."""
+        dataset = self.to_dataset(x, y, batch_size, shuffle=shuffle, seed=seed)
+        if validation_data is not None:
+            validation_data = self.to_dataset(*_split_xy(validation_data), batch_size=batch_size)
+        if self._auto_schedule is not None and self._auto_schedule.total_steps is None:
+            steps_per_epoch = kwargs.get("steps_per_epoch") or int(dataset.cardinality())
+            if steps_per_epoch <= 0:
+                raise ValueError(
+                    "Cannot tell the number of training steps for the learning-rate schedule from this dataset; "
+                    "pass compile(num_train_steps=...) or fit(steps_per_epoch=...)."
+                )
+            self._set_schedule_steps(steps_per_epoch * epochs)
+        return super().fit(dataset, epochs=epochs, validation_data=validation_data, shuffle=False, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        return super().evaluate(self.to_dataset(x, y, batch_size), **kwargs)
+
+    def predict(self, x, batch_size=None, **kwargs):
+        return super().predict(self.to_dataset(x, None, batch_size), **kwargs)
+
+    def predict_labels(self, x, batch_size=None, **kwargs) -> np.ndarray:
+        """Label ids (classification) or scores (regression) for `x`."""
+        outputs = self.predict(x, batch_size=batch_size, **kwargs)
+        return outputs if self.regression else np.argmax(outputs, axis=-1)
+
+    def to_dataset(self, x, y=None, batch_size=None, shuffle=False, seed=None) -> tf.data.Dataset:
+        """Batches `x` (and `y`) and preprocesses raw strings; int feature dicts and datasets pass as they are."""
+        if isinstance(x, tf.data.Dataset):
+            if y is not None:
+                raise ValueError("Pass labels inside the dataset, not as y, when x is a tf.data.Dataset.")
+            dataset = x
+        else:
+            if not isinstance(x, dict):
+                raise ValueError(f"x must be a dict of features or a tf.data.Dataset, but received {type(x).__name__}.")
+            x = {key: np.asarray(value, dtype=object if _is_text(value) else None) for key, value in x.items()}
+            dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, np.asarray(y)))
+            if shuffle:
+                dataset = dataset.shuffle(len(next(iter(x.values()))), seed=seed, reshuffle_each_iteration=True)
+            dataset = dataset.batch(batch_size or 32)
+        spec = dataset.element_spec
+        features_spec = spec[0] if isinstance(spec, tuple) else spec
+        if isinstance(features_spec, dict) and any(s.dtype == tf.string for s in features_spec.values()):
+            if self.preprocessor is None:
+                raise ValueError("This classifier has no preprocessor, so it cannot take raw strings; pass token ids.")
+            preprocess = self.preprocessor
+            if isinstance(spec, tuple):
+                dataset = dataset.map(lambda features, *rest: (preprocess(features), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+            else:
+                dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _is_text(values) -> bool:
+    array = np.asarray(values)
+    return array.dtype.kind in ("U", "S", "O")
+
+
+def _split_xy(data):
+    if isinstance(data, tf.data.Dataset):
+        return data, None
+    if isinstance(data, tuple) and len(data) == 2:
+        return data
+    raise ValueError("validation_data must be a (features, labels) tuple or a tf.data.Dataset.")
