@@ -12,6 +12,8 @@ _BINARIES = {
     "electra-build-pretraining-data": "build_pretraining_data",
     "electra-pretrain": "pretrain",
     "electra-benchmark": "benchmark",
+    "electra-finetune": "finetune",
+    "electra-export": "export",
 }
 
 setuptools.setup(
@@ -22,6 +24,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.14",
     packages=setuptools.find_packages(include=["electra_tf", "electra_tf.*"]),
+    package_data={"electra_tf.export": ["*.txt"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "tensorflow-text>=2.21,<2.22",
@@ -40,7 +43,9 @@ setuptools.setup(
         "importlib_resources>=6,<8",
     ],
     extras_require={
-        "test": ["pytest>=8,<10"],
+        # TF Serving warmup requests (PredictionLog protos) in exported SavedModels.
+        "serving": ["tensorflow-serving-api>=2.21,<2.22"],
+        "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22"],
     },
     entry_points={
         "console_scripts": [

@@ -1,0 +1,35 @@
+"""bin/export: writes a fine-tuned classifier as a TF Serving SavedModel that takes raw text.
+
+    bin/export --finetuned=data/finetune/sst-2/trial_0/model --export_dir=exports/sst2
+"""
+
+import json
+
+from absl import flags
+
+from electra_tf.cli import common
+from electra_tf.export import serving
+from electra_tf.models.electra_classifier import ElectraClassifier
+
+_FINETUNED = flags.DEFINE_string("finetuned", None, "A fine-tuned model folder (bin/finetune's trial_<k>/model).")
+_EXPORT_DIR = flags.DEFINE_string("export_dir", None, "The model base path TF Serving watches; a version folder is added.")
+_VERSION = flags.DEFINE_integer("version", None, "Version number; defaults to one more than the largest present.")
+_MODEL_NAME = flags.DEFINE_string("model_name", "electra", "Model name in the warmup requests (TF Serving's --model_name).")
+_WARMUP = flags.DEFINE_bool("warmup", True, "Write TF Serving warmup requests (needs tensorflow-serving-api).")
+
+
+def main(argv: list[str]) -> None:
+    common.reject_positional(argv)
+    if not _FINETUNED.value or not _EXPORT_DIR.value:
+        raise ValueError("--finetuned and --export_dir are required.")
+    classifier = ElectraClassifier.from_finetuned(_FINETUNED.value)
+    path = serving.export_classifier(classifier, _EXPORT_DIR.value, _VERSION.value, _MODEL_NAME.value, _WARMUP.value)
+    print(json.dumps({"export": path}))
+
+
+def run() -> None:
+    common.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,65 @@
+"""bin/finetune: fine-tunes a pre-trained discriminator on a GLUE (or user) task, N seeds, median and spread.
+
+    bin/finetune --task=rte --pretrained=data/models/tiny/discriminator --epochs=10 --num_trials=3
+
+Results go to <model_dir>/results.json and TensorBoard (<model_dir>/trial_<k>/logs).
+"""
+
+import dataclasses
+import json
+import os
+
+from absl import flags
+
+from electra_tf import config_io, settings
+from electra_tf.cli import common
+from electra_tf.training import finetune
+
+_TASK = flags.DEFINE_string("task", None, "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli) or a task JSON file.")
+_DATA_DIR = flags.DEFINE_string("data_dir", str(settings.data_dir() / "glue"), "The GLUE root: one folder per task.")
+_SOURCE = flags.DEFINE_enum("source", "tsv", list(finetune.SOURCES), "Read GLUE TSV files, or TFDS's glue/* builders.")
+_PRETRAINED = flags.DEFINE_string(
+    "pretrained", str(settings.output_dir() / "models" / "tiny" / "discriminator"), "A saved encoder (bin/pretrain's discriminator)."
+)
+_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Outputs; defaults to data/finetune/<task>.")
+_CONFIG = flags.DEFINE_string("config", None, "A FinetuningConfig JSON file; the flags below override it.")
+_NUM_TRIALS = flags.DEFINE_integer("num_trials", 1, "Fine-tuning runs with consecutive seeds; reports median and spread.")
+_DO_PREDICT = flags.DEFINE_bool("do_predict", False, "Write GLUE submission files for the test splits.")
+_EXPORT_DIR = flags.DEFINE_string("export_dir", None, "Also export the first trial for TF Serving here (<export_dir>/<version>/).")
+_VERBOSE = flags.DEFINE_integer("keras_verbose", 1, "Keras progress: 0 silent, 1 progress bar, 2 a line per epoch.")
+
+_OVERRIDES = {
+    "learning_rate": flags.DEFINE_float("learning_rate", None, "Peak learning rate of the head."),
+    "layerwise_decay": flags.DEFINE_float("layerwise_decay", None, "Layer-wise learning-rate decay."),
+    "weight_decay": flags.DEFINE_float("weight_decay", None, "Decoupled weight decay."),
+    "warmup_fraction": flags.DEFINE_float("warmup_fraction", None, "Share of steps in linear warmup."),
+    "epochs": flags.DEFINE_integer("epochs", None, "Training epochs."),
+    "batch_size": flags.DEFINE_integer("batch_size", None, "Training batch size."),
+    "sequence_length": flags.DEFINE_integer("sequence_length", None, "Packed sequence length."),
+    "seed": flags.DEFINE_integer("seed", None, "Seed of the first trial."),
+    "max_train_examples": flags.DEFINE_integer("max_train_examples", None, "Train on a seeded subsample of N examples."),
+    "on_bad_row": flags.DEFINE_enum("on_bad_row", None, ["raise", "skip"], "Stop at, or skip and count, malformed rows."),
+    "jit_compile": flags.DEFINE_bool("jit_compile", None, "Compile the steps with XLA."),
+}
+
+
+def main(argv: list[str]) -> None:
+    common.reject_positional(argv)
+    if not _TASK.value:
+        raise ValueError("--task is required: a GLUE task name or a task JSON file.")
+    config = config_io.load(finetune.FinetuningConfig, _CONFIG.value) if _CONFIG.value else finetune.FinetuningConfig()
+    config = dataclasses.replace(config, **{k: f.value for k, f in _OVERRIDES.items() if f.value is not None})
+    model_dir = _MODEL_DIR.value or str(settings.output_dir() / "finetune" / os.path.basename(_TASK.value).removesuffix(".json"))
+    results = finetune.run_finetuning(
+        _TASK.value, _DATA_DIR.value, _PRETRAINED.value, model_dir, config, num_trials=_NUM_TRIALS.value,
+        do_predict=_DO_PREDICT.value, export_dir=_EXPORT_DIR.value, source=_SOURCE.value, verbose=_VERBOSE.value,
+    )
+    print(json.dumps({"task": results["task"], "model_dir": model_dir, "dev": results["dev"]}))
+
+
+def run() -> None:
+    common.run(main)
+
+
+if __name__ == "__main__":
+    run()

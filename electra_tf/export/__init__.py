@@ -1,0 +1,1 @@
+"""Export for serving: a SavedModel that TF Serving loads and feeds with raw text."""

@@ -1,0 +1,126 @@
+"""SavedModel export for TF Serving, with the tokenizer in the graph.
+
+    electra_tf.export.serving.export_classifier(classifier, "exports/sst2")   # -> exports/sst2/1/
+
+The `serving_default` signature takes raw strings, `text_a` (and `text_b` for pair tasks), shape `(batch,)`, and
+returns, for classification, `probabilities` (float32 `(batch, labels)`), `label_id` (int64) and `label` (string);
+for regression, `score` (float32). Empty and over-long texts are packed like any other (truncated), never an error.
+
+The export is checked before it is published: every op must be core TensorFlow or a tf_text op that stock TF
+Serving runs (`op_allowlist.py`). It is written to a temporary folder and renamed into `<export_dir>/<version>/`,
+the versioned layout TF Serving watches, so a half-written version never appears.
+"""
+
+import os
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from electra_tf.export import op_allowlist
+from electra_tf.models.classifier_preprocessor import TEXT_A, TEXT_B
+
+WARMUP_FILE = "tf_serving_warmup_requests"
+WARMUP_TEXTS = ("", "A short sentence.", "a much longer input " * 200)
+
+
+class ServingModule(tf.Module):
+    """Preprocessor plus classifier, as one tf.Module with a string-in signature."""
+
+    def __init__(self, classifier):
+        super().__init__(name="electra_serving")
+        if classifier.preprocessor is None:
+            raise ValueError("The classifier has no preprocessor; export needs one to put the tokenizer in the graph.")
+        self.classifier = classifier
+        self.preprocessor = classifier.preprocessor
+        self.regression = classifier.regression
+        if not self.regression:
+            self.label_names = tf.constant(list(classifier.labels))
+        self.text_keys = self.preprocessor.text_keys
+        specs = [tf.TensorSpec([None], tf.string, name=key) for key in self.text_keys]
+        self.serve = tf.function(self._serve_pair if len(specs) == 2 else self._serve_single, input_signature=specs)
+
+    def _serve_single(self, text_a):
+        return self._outputs({TEXT_A: text_a})
+
+    def _serve_pair(self, text_a, text_b):
+        return self._outputs({TEXT_A: text_a, TEXT_B: text_b})
+
+    def _outputs(self, texts):
+        outputs = self.classifier(self.preprocessor(texts), training=False)
+        if self.regression:
+            return {"score": tf.cast(outputs, tf.float32)}
+        probabilities = tf.nn.softmax(tf.cast(outputs, tf.float32), axis=-1)
+        label_id = tf.argmax(probabilities, axis=-1)
+        return {"probabilities": probabilities, "label_id": label_id, "label": tf.gather(self.label_names, label_id)}
+
+
+def next_version(export_dir: str) -> int:
+    """One more than the largest integer version folder in `export_dir`, or 1."""
+    if not tf.io.gfile.isdir(export_dir):
+        return 1
+    versions = [int(name.rstrip("/")) for name in tf.io.gfile.listdir(export_dir) if name.rstrip("/").isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export_classifier(classifier, export_dir: str, version: Optional[int] = None, model_name: str = "electra",
+                      warmup: bool = True) -> str:
+    """Writes `classifier` as `<export_dir>/<version>/` and returns that path.
+
+    Args:
+        classifier: `ElectraClassifier` with a preprocessor.
+        export_dir: str. The model's base folder, as given to TF Serving's `--model_base_path`.
+        version: int or None. None takes the next free version.
+        model_name: str. Model name written into the warmup requests. Defaults to "electra".
+        warmup: bool. Write TF Serving warmup requests (needs `tensorflow-serving-api`; skipped with a warning
+            if it is not installed). Defaults to True.
+    """
+    version = next_version(export_dir) if version is None else int(version)
+    final = os.path.join(export_dir, str(version))
+    if tf.io.gfile.exists(final):
+        raise FileExistsError(f"{final} exists; TF Serving versions are immutable. Choose another --version.")
+    tf.io.gfile.makedirs(export_dir)
+    staging = os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
+    if tf.io.gfile.exists(staging):
+        tf.io.gfile.rmtree(staging)
+    module = ServingModule(classifier)
+    tf.saved_model.save(module, staging, signatures={"serving_default": module.serve})
+    try:
+        bad = op_allowlist.disallowed_ops(staging)
+        if bad:
+            raise ValueError(
+                f"The serving graph uses ops that stock TF Serving cannot run: {bad}. See electra_tf/export/op_allowlist.py."
+            )
+        if warmup:
+            write_warmup_requests(staging, module.text_keys, model_name)
+        tf.io.gfile.rename(staging, final)
+    finally:
+        if tf.io.gfile.exists(staging):
+            tf.io.gfile.rmtree(staging)
+    logging.info("Exported %s", final)
+    return final
+
+
+def write_warmup_requests(saved_model_dir: str, text_keys, model_name: str) -> Optional[str]:
+    """Writes `assets.extra/tf_serving_warmup_requests`: PredictionLog records TF Serving replays at load, so the
+    first real request does not pay for graph warm-up. Returns the path, or None without tensorflow-serving-api."""
+    try:
+        from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+    except ImportError:
+        logging.warning("tensorflow-serving-api is not installed (pip install 'electra_tf[serving]'); no warmup requests written.")
+        return None
+    directory = os.path.join(saved_model_dir, "assets.extra")
+    tf.io.gfile.makedirs(directory)
+    path = os.path.join(directory, WARMUP_FILE)
+    with tf.io.TFRecordWriter(path) as writer:
+        for batch in (1, len(WARMUP_TEXTS)):
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default")
+            )
+            texts = np.array(WARMUP_TEXTS[:batch], dtype=object)
+            for key in text_keys:
+                request.inputs[key].CopyFrom(tf.make_tensor_proto(texts, dtype=tf.string))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return path

@@ -1,0 +1,224 @@
+"""Fine-tuning runs: read a task, fine-tune a pre-trained encoder N times (seeds), score every dev split with
+GLUE's metrics, report the median and spread, and optionally write test predictions and a serving export.
+
+    results = run_finetuning("rte", glue_dir, "data/models/tiny/discriminator", "data/finetune/rte",
+                             FinetuningConfig(epochs=10), num_trials=3)
+
+Outputs in `model_dir`: `results.json` (per trial and aggregated), `finetuning_config.json`, and per trial
+`trial_<k>/` with the fine-tuned model, TensorBoard logs and, with `do_predict`, GLUE submission files.
+"""
+
+import dataclasses
+import json
+import os
+import time
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from electra_tf import config_io, io_utils
+from electra_tf.models.electra_classifier import ElectraClassifier
+from electra_tf.tasks import metrics as metrics_lib
+from electra_tf.tasks import reader, registry
+from electra_tf.tasks.task import Task
+
+SOURCES = ("tsv", "tfds")
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuningConfig:
+    """Fine-tuning hyper-parameters; the defaults are the ELECTRA paper's (Base: lr 1e-4; Small uses 3e-4).
+
+    Args:
+        learning_rate: float. Peak rate of the task head. Defaults to 1e-4.
+        layerwise_decay: float. Layer-wise learning-rate decay (0.8 Small/Base, 0.9 Large). Defaults to 0.8.
+        weight_decay: float. Defaults to 0.0.
+        warmup_fraction: float. Share of steps with linear warmup, then linear decay to 0. Defaults to 0.1.
+        epochs: int. Defaults to 3 (the paper uses 10 for RTE and STS-B).
+        batch_size: int. Defaults to 32.
+        eval_batch_size: int. Defaults to 128.
+        sequence_length: int. Defaults to 128.
+        dropout: float. On the [CLS] vector. Defaults to 0.1.
+        seed: int. Seed of the first trial; trial k uses seed + k. Defaults to 0.
+        max_train_examples: int or None. Use only the first N training examples (a documented subsample).
+            Defaults to None.
+        on_bad_row: str. "raise" or "skip" malformed rows. Defaults to "raise".
+        jit_compile: bool. Compile train and predict steps with XLA. Defaults to False.
+        validate_every_epoch: bool. Report dev loss and accuracy after every epoch. Defaults to True.
+    """
+
+    learning_rate: float = 1e-4
+    layerwise_decay: float = 0.8
+    weight_decay: float = 0.0
+    warmup_fraction: float = 0.1
+    epochs: int = 3
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    sequence_length: int = 128
+    dropout: float = 0.1
+    seed: int = 0
+    max_train_examples: Optional[int] = None
+    on_bad_row: str = "raise"
+    jit_compile: bool = False
+    validate_every_epoch: bool = True
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError("epochs, batch_size and eval_batch_size must be positive.")
+        if self.on_bad_row not in reader.ON_ERROR:
+            raise ValueError(f"on_bad_row must be one of {reader.ON_ERROR}, but received {self.on_bad_row!r}.")
+        if self.max_train_examples is not None and self.max_train_examples < 1:
+            raise ValueError(f"max_train_examples must be positive, but received {self.max_train_examples}.")
+
+
+def read_examples(task: Task, data_dir: str, split: str, config: FinetuningConfig, source: str = "tsv"):
+    if source == "tfds":
+        from electra_tf.tasks import tfds_glue
+
+        return tfds_glue.read_split(task, split, data_dir=data_dir)
+    if source != "tsv":
+        raise ValueError(f"source must be one of {SOURCES}, but received {source!r}.")
+    return reader.read_split(task, data_dir, split, on_error=config.on_bad_row)
+
+
+def evaluation_splits(task: Task) -> list:
+    """The labelled evaluation splits: "dev" and its siblings (MNLI's "dev_mismatched")."""
+    return [split for split in task.files if split.startswith("dev")]
+
+
+def score(classifier: ElectraClassifier, task: Task, examples, batch_size: int) -> dict:
+    predictions = classifier.predict_labels(examples.features(), batch_size=batch_size, verbose=0)
+    return metrics_lib.compute(task.metrics, examples.labels, predictions)
+
+
+def write_predictions(classifier: ElectraClassifier, task: Task, examples, split: str, directory: str, batch_size: int) -> str:
+    """Writes a GLUE submission file `<directory>/<submission name>.tsv`: `index<TAB>prediction` per example."""
+    predictions = classifier.predict_labels(examples.features(), batch_size=batch_size, verbose=0)
+    if task.is_regression:
+        values = [f"{float(np.clip(p, 0.0, 5.0)):.3f}" if task.name == "sts-b" else f"{float(p):.6g}" for p in predictions]
+    else:
+        values = [task.labels[int(p)] for p in predictions]
+    lines = ["index\tprediction"] + [f"{i}\t{v}" for i, v in zip(examples.ids, values)]
+    tf.io.gfile.makedirs(directory)
+    path = os.path.join(directory, task.submission_name(split) + ".tsv")
+    io_utils.write_text_atomic(path, "\n".join(lines) + "\n")
+    return path
+
+
+def summarize(trials: list) -> dict:
+    """{split: {metric: {median, min, max}}} over trials' dev scores."""
+    summary = {}
+    for split in trials[0]["dev"]:
+        summary[split] = {}
+        for metric in trials[0]["dev"][split]:
+            values = [trial["dev"][split][metric] for trial in trials]
+            summary[split][metric] = {"median": float(np.median(values)), "min": float(min(values)), "max": float(max(values))}
+    return summary
+
+
+def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: str,
+                   config: FinetuningConfig = FinetuningConfig(), num_trials: int = 1, do_predict: bool = False,
+                   export_dir: Optional[str] = None, source: str = "tsv", verbose: int = 1) -> dict:
+    """Fine-tunes `pretrained` on a task `num_trials` times and returns (and writes) the results.
+
+    Args:
+        task_name: str. A registered task name, or the path of a task JSON file.
+        data_dir: str. The GLUE root (or the TFDS data_dir with source="tfds").
+        pretrained: str. A saved encoder folder (`<pretrain model_dir>/discriminator`).
+        model_dir: str. Where results, models and logs go.
+        config: `FinetuningConfig`.
+        num_trials: int. Fine-tuning runs with seeds `config.seed + k`. Defaults to 1.
+        do_predict: bool. Write GLUE submission files for the test splits. Defaults to False.
+        export_dir: str or None. Export the first trial's model for TF Serving there. Defaults to None.
+        source: str. "tsv" files or "tfds". Defaults to "tsv".
+        verbose: int. Keras progress: 0 silent, 1 progress bar, 2 a line per epoch. Defaults to 1.
+    """
+    if num_trials < 1:
+        raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
+    task = registry.get(task_name)
+    train = read_examples(task, data_dir, "train", config, source)
+    if config.max_train_examples is not None and config.max_train_examples < len(train):
+        order = np.random.default_rng(config.seed).permutation(len(train))[: config.max_train_examples]
+        train = _subset(train, np.sort(order))
+    dev = {split: read_examples(task, data_dir, split, config, source) for split in evaluation_splits(task) if _available(task, data_dir, split, source)}
+    if "dev" not in dev:
+        raise FileNotFoundError(f"Task {task.name!r} has no dev file under {data_dir}; fine-tuning needs one to score.")
+    tf.io.gfile.makedirs(model_dir)
+    config_io.save(config, os.path.join(model_dir, "finetuning_config.json"))
+    logging.info("%s: %d train examples; dev splits %s", task.name, len(train), {s: len(e) for s, e in dev.items()})
+
+    trials = []
+    for trial in range(num_trials):
+        seed = config.seed + trial
+        trial_dir = os.path.join(model_dir, f"trial_{trial}")
+        keras.utils.set_random_seed(seed)
+        classifier = ElectraClassifier.from_task(task, pretrained, sequence_length=config.sequence_length, dropout=config.dropout)
+        classifier.compile(
+            learning_rate=config.learning_rate, layerwise_decay_rate=config.layerwise_decay,
+            weight_decay=config.weight_decay, warmup_fraction=config.warmup_fraction, jit_compile=config.jit_compile,
+        )
+        validation = (dev["dev"].features(), dev["dev"].labels) if config.validate_every_epoch else None
+        started = time.time()
+        classifier.fit(
+            train.features(), train.labels, batch_size=config.batch_size, epochs=config.epochs, seed=seed,
+            validation_data=validation, verbose=verbose,
+            callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
+        )
+        train_seconds = time.time() - started
+        scores = {split: score(classifier, task, examples, config.eval_batch_size) for split, examples in dev.items()}
+        _write_scalars(os.path.join(trial_dir, "logs", "dev"), scores)
+        classifier.save_finetuned(os.path.join(trial_dir, "model"))
+        record = {"trial": trial, "seed": seed, "dev": scores, "train_seconds": round(train_seconds, 1),
+                  "train_examples_per_second": round(len(train) * config.epochs / train_seconds, 1)}
+        if do_predict:
+            record["predictions"] = [
+                write_predictions(classifier, task, read_examples(task, data_dir, split, config, source), split,
+                                  os.path.join(trial_dir, "predictions"), config.eval_batch_size)
+                for split in task.files if split.startswith("test") and _available(task, data_dir, split, source)
+            ]
+        if export_dir and trial == 0:
+            from electra_tf.export import serving
+
+            record["export"] = serving.export_classifier(classifier, export_dir, model_name=task.name)
+        logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(scores))
+        trials.append(record)
+        keras.backend.clear_session()
+
+    results = {
+        "task": task.name,
+        "main_metric": task.main_metric,
+        "pretrained": pretrained,
+        "num_train_examples": len(train),
+        "num_dev_examples": {split: len(examples) for split, examples in dev.items()},
+        "dev": summarize(trials),
+        "trials": trials,
+    }
+    io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _available(task: Task, data_dir: str, split: str, source: str) -> bool:
+    return source == "tfds" or tf.io.gfile.exists(reader.task_file(task, data_dir, split))
+
+
+def _subset(examples, index):
+    return reader.Examples(
+        text_a=[examples.text_a[i] for i in index],
+        text_b=None if examples.text_b is None else [examples.text_b[i] for i in index],
+        labels=examples.labels[index],
+        ids=[examples.ids[i] for i in index],
+        skipped=examples.skipped,
+        source=examples.source,
+    )
+
+
+def _write_scalars(logdir: str, scores: dict) -> None:
+    writer = tf.summary.create_file_writer(logdir)
+    with writer.as_default():
+        for split, values in scores.items():
+            for metric, value in values.items():
+                tf.summary.scalar(f"{split}/{metric}", value, step=0)
+    writer.close()

@@ -1,0 +1,59 @@
+"""bin/finetune and bin/export end to end on real GLUE files, and their errors on bad inputs."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.cli.test_binaries import run_binary
+
+
+def test_finetune_trials_predict_and_export(saved_encoder, glue_dir, tmp_path):
+    model_dir = tmp_path / "rte"
+    result = run_binary(
+        "finetune", "--task=RTE", f"--data_dir={glue_dir}", f"--pretrained={saved_encoder}", f"--model_dir={model_dir}",
+        "--epochs=1", "--max_train_examples=64", "--batch_size=16", "--sequence_length=32", "--num_trials=2",
+        "--do_predict", f"--export_dir={tmp_path / 'export'}", "--keras_verbose=0", "--learning_rate=1e-3",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    accuracy = summary["dev"]["dev"]["accuracy"]
+    assert accuracy["min"] <= accuracy["median"] <= accuracy["max"]
+    results = json.loads((model_dir / "results.json").read_text())
+    assert results["num_train_examples"] == 64 and results["num_dev_examples"] == {"dev": 277}
+    assert [trial["seed"] for trial in results["trials"]] == [0, 1]
+    predictions = (model_dir / "trial_0" / "predictions" / "RTE.tsv").read_text().splitlines()
+    assert predictions[0] == "index\tprediction" and len(predictions) == 3001
+    assert {line.split("\t")[1] for line in predictions[1:]} <= {"entailment", "not_entailment"}
+    assert (model_dir / "trial_1" / "model" / "classifier.keras").exists()
+    assert list((model_dir / "trial_0" / "logs").iterdir())  # TensorBoard.
+
+    exported = run_binary("export", f"--finetuned={model_dir / 'trial_0' / 'model'}", f"--export_dir={tmp_path / 'export'}")
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout.strip().splitlines()[-1])["export"].endswith("/2")  # finetune wrote version 1.
+
+
+def test_finetune_bad_inputs(saved_encoder, glue_dir, tmp_path):
+    common = [f"--pretrained={saved_encoder}", f"--model_dir={tmp_path / 'out'}", "--keras_verbose=0"]
+    unknown = run_binary("finetune", "--task=glue9", f"--data_dir={glue_dir}", *common)
+    assert unknown.returncode == 2 and "Unknown task 'glue9'. Known tasks: cola, mnli" in unknown.stderr
+
+    missing = run_binary("finetune", "--task=qnli", f"--data_dir={glue_dir}", *common)  # QNLI has no train.tsv here.
+    assert missing.returncode == 2 and "QNLI/train.tsv for its 'train' split, and it does not exist" in missing.stderr
+
+    bad_encoder = tmp_path / "encoder"
+    shutil.copytree(saved_encoder, bad_encoder)
+    (bad_encoder / "vocab.txt").write_text("\n".join((bad_encoder / "vocab.txt").read_text().splitlines()[:-1]) + "\n")
+    mismatch = run_binary("finetune", "--task=rte", f"--data_dir={glue_dir}", "--max_train_examples=8",
+                          f"--pretrained={bad_encoder}", f"--model_dir={tmp_path / 'out'}")
+    assert mismatch.returncode == 2 and "does not match encoder_config.json" in mismatch.stderr
+
+    broken = tmp_path / "glue" / "RTE"
+    broken.mkdir(parents=True)
+    shutil.copy(glue_dir / "RTE" / "dev.tsv", broken / "dev.tsv")
+    lines = (glue_dir / "RTE" / "train.tsv").read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5].rsplit("\t", 1)[0]  # Drop the label column of line 6.
+    (broken / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    malformed = run_binary("finetune", "--task=rte", f"--data_dir={tmp_path / 'glue'}", *common)
+    assert malformed.returncode == 2 and "train.tsv:6: has 3 columns, expected 4" in malformed.stderr
+    assert "--on_bad_row=skip" in malformed.stderr

@@ -1,0 +1,120 @@
+"""The TF Serving export: string signature, same predictions in a bare TF process, only allowed ops, warmup."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from electra_tf import settings
+from electra_tf.export import op_allowlist, serving
+from electra_tf.models.electra_classifier import ElectraClassifier
+from electra_tf.tasks import reader, registry
+from tests.conftest import repo_root, subprocess_env
+
+CLIENT = repo_root() / "tests" / "export" / "serving_client.py"
+
+
+@pytest.fixture(scope="module")
+def mrpc_texts(glue_dir):
+    dev = reader.read_split(registry.get("mrpc"), str(glue_dir), "dev")
+    text_a = dev.text_a[:6] + ["", "word " * 400]  # An empty and an over-long input are truncated, not errors.
+    text_b = dev.text_b[:6] + ["Something.", ""]
+    return {"text_a": text_a, "text_b": text_b}
+
+
+@pytest.fixture(scope="module")
+def exported(saved_encoder, tmp_path_factory):
+    classifier = ElectraClassifier.from_pretrained(
+        saved_encoder, num_outputs=2, labels=["not_equivalent", "equivalent"], pair=True, sequence_length=64
+    )
+    path = serving.export_classifier(classifier, str(tmp_path_factory.mktemp("export") / "mrpc"), model_name="mrpc")
+    return classifier, path
+
+
+def _serve(path, inputs):
+    result = subprocess.run(
+        [sys.executable, str(CLIENT), path], input=json.dumps(inputs), capture_output=True, text=True,
+        env=subprocess_env(), check=True, timeout=300,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_fresh_process_matches_keras(exported, mrpc_texts):
+    classifier, path = exported
+    assert path.endswith("/1")
+    served = _serve(path, mrpc_texts)
+    assert served["foreign_modules"] == []
+    outputs = served["outputs"]
+    logits = classifier.predict({k: np.array(v, dtype=object) for k, v in mrpc_texts.items()}, verbose=0)
+    expected = tf.nn.softmax(logits).numpy()
+    np.testing.assert_allclose(np.array(outputs["probabilities"]), expected, atol=1e-5)
+    assert outputs["label_id"] == expected.argmax(-1).tolist()
+    assert outputs["label"] == [classifier.labels[i] for i in expected.argmax(-1)]
+
+
+def test_saved_model_cli_lists_string_inputs(exported):
+    _, path = exported
+    shown = subprocess.run(
+        ["saved_model_cli", "show", "--all", "--dir", path], capture_output=True, text=True, env=subprocess_env(), timeout=300
+    ).stdout
+    signature = shown[shown.index("signature_def['serving_default']"):]
+    for key in ("text_a", "text_b"):
+        block = signature[signature.index(f"inputs['{key}']"):]
+        assert block.split("dtype:")[1].split()[0] == "DT_STRING"
+    assert "outputs['probabilities']" in signature and "outputs['label']" in signature
+
+
+def test_only_ops_stock_tf_serving_runs(exported, data_dir):
+    _, path = exported
+    shared_list = data_dir.parent / "serving" / "tf_text_ops_in_tf_serving.txt"
+    allowed = op_allowlist.tf_text_ops_in_tf_serving()
+    if shared_list.exists():  # The package's copy is the project's list.
+        lines = shared_list.read_text().splitlines()
+        assert allowed == {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    ops = op_allowlist.saved_model_ops(path)
+    assert {"FastWordpieceTokenizeWithOffsets", "FastBertNormalize"} <= ops
+    assert op_allowlist.disallowed_ops(path) == []
+    assert not any(op.startswith("TFText>RoundRobin") for op in ops)
+
+
+def test_allowlist_catches_round_robin_trimmer(tmp_path):
+    class Trims(tf.Module):
+        @tf.function(input_signature=[tf.RaggedTensorSpec([None, None], tf.int32)] * 2)
+        def trim(self, a, b):
+            return tf_text.RoundRobinTrimmer(4).trim([a, b])[0].flat_values
+
+    tf.saved_model.save(Trims(), str(tmp_path))
+    assert "TFText>RoundRobinTrim" in op_allowlist.disallowed_ops(str(tmp_path))
+
+
+def test_warmup_requests_replay(exported):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    _, path = exported
+    records = list(tf.data.TFRecordDataset(f"{path}/assets.extra/{serving.WARMUP_FILE}").as_numpy_iterator())
+    assert len(records) == 2
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    for record in records:
+        request = prediction_log_pb2.PredictionLog.FromString(record).predict_log.request
+        assert request.model_spec.name == "mrpc" and set(request.inputs) == {"text_a", "text_b"}
+        inputs = {key: tf.make_ndarray(value) for key, value in request.inputs.items()}
+        outputs = signature(**{key: tf.constant(value) for key, value in inputs.items()})
+        assert outputs["probabilities"].shape[0] == len(inputs["text_a"])
+
+
+def test_versions_and_regression(saved_encoder, tmp_path):
+    classifier = ElectraClassifier.from_task(registry.get("sts-b"), saved_encoder, sequence_length=32)
+    first = serving.export_classifier(classifier, str(tmp_path), warmup=False)
+    second = serving.export_classifier(classifier, str(tmp_path), warmup=False)
+    assert (first.rsplit("/", 1)[1], second.rsplit("/", 1)[1]) == ("1", "2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2"]  # No staging folder is left behind.
+    with pytest.raises(FileExistsError, match="immutable"):
+        serving.export_classifier(classifier, str(tmp_path), version=1)
+    signature = tf.saved_model.load(second).signatures["serving_default"]
+    texts = {"text_a": tf.constant(["A man plays.", ""]), "text_b": tf.constant(["A man is playing.", "x"])}
+    expected = classifier.predict({k: v.numpy().astype(object) for k, v in texts.items()}, verbose=0)
+    np.testing.assert_allclose(signature(**texts)["score"].numpy(), expected, atol=1e-5)
