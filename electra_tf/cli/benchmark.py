@@ -2,6 +2,7 @@
 
     electra-benchmark --suite=data
     electra-benchmark --suite=pretrain --config=configs/pretraining/small.json --batch_size=32
+    electra-benchmark --suite=pretrain --reference=hf --pairs=3   # ratio to HF transformers (needs torch)
 """
 
 import json
@@ -11,7 +12,7 @@ import tempfile
 from absl import flags
 
 from electra_tf import config_io, settings
-from electra_tf.benchmarks import data_benchmarks, pretraining_benchmarks
+from electra_tf.benchmarks import data_benchmarks, pretraining_benchmarks, reference_comparison
 from electra_tf.cli import common
 from electra_tf.data.pretraining_data_builder import build_pretraining_data
 from electra_tf.training.pretraining_config import PretrainingConfig
@@ -35,6 +36,11 @@ _END_TO_END_CORPUS = flags.DEFINE_string(
 _VOCAB_FILE = flags.DEFINE_string("vocab_file", str(settings.output_dir() / "vocab.txt"), "vocab.txt to use.")
 _NUM_WORKERS = flags.DEFINE_integer("num_workers", 0, "Workers of the end-to-end build; 0 uses every core.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Batch size: 128 for the data suite, 32 for pretrain.")
+_REFERENCE = flags.DEFINE_enum(
+    "reference", "none", ["none", "hf"],
+    "Pretrain suite: also run HF transformers' ELECTRA (torch) on the same config and batch, alternating processes.",
+)
+_PAIRS = flags.DEFINE_integer("pairs", 3, "Alternated (ours, reference) runs for --reference.")
 
 
 def _print_table(results: list[dict]) -> None:
@@ -63,6 +69,12 @@ def main(argv: list[str]) -> None:
                 steps_per_execution=_STEPS_PER_EXECUTION.value,
             )
         )
+        if _REFERENCE.value == "hf":
+            ours_flags = (f"--mixed_precision={_MIXED_PRECISION.value}", f"--steps_per_execution={_STEPS_PER_EXECUTION.value}",
+                          "--jit_compile" if _JIT_COMPILE.value else "--nojit_compile")
+            report(reference_comparison.compare_with_hf(
+                _CONFIG.value, _DATA_DIR.value, _BATCH_SIZE.value or 32, _PAIRS.value, ours_flags
+            ))
         _print_table(results)
         return
     report(data_benchmarks.build_steady_state([_CORPUS.value], _VOCAB_FILE.value))

@@ -18,6 +18,8 @@ from electra_tf.training import finetune
 _TASK = flags.DEFINE_string("task", None, "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli) or a task JSON file.")
 _DATA_DIR = flags.DEFINE_string("data_dir", str(settings.data_dir() / "glue"), "The GLUE root: one folder per task.")
 _SOURCE = flags.DEFINE_enum("source", "tsv", list(finetune.SOURCES), "Read GLUE TSV files, or TFDS's glue/* builders.")
+_TFDS_DATA_DIR = flags.DEFINE_string("tfds_data_dir", None, "With --source=tfds: TFDS's data_dir (its default when unset).")
+_TFDS_DOWNLOAD = flags.DEFINE_bool("tfds_download", False, "With --source=tfds: download and prepare missing datasets.")
 _PRETRAINED = flags.DEFINE_string(
     "pretrained", str(settings.output_dir() / "models" / "tiny" / "discriminator"), "A saved encoder (bin/pretrain's discriminator)."
 )
@@ -40,6 +42,9 @@ _OVERRIDES = {
     "max_train_examples": flags.DEFINE_integer("max_train_examples", None, "Train on a seeded subsample of N examples."),
     "on_bad_row": flags.DEFINE_enum("on_bad_row", None, ["raise", "skip"], "Stop at, or skip and count, malformed rows."),
     "jit_compile": flags.DEFINE_bool("jit_compile", None, "Compile the steps with XLA."),
+    "freeze_encoder": flags.DEFINE_bool("freeze_encoder", None, "Train only the head (a linear probe)."),
+    "random_encoder": flags.DEFINE_bool("random_encoder", None, "Re-initialise the encoder: the no-pre-training control."),
+    "validate_every_epoch": flags.DEFINE_bool("validate_every_epoch", None, "Report dev loss and accuracy every epoch."),
 }
 
 
@@ -50,9 +55,11 @@ def main(argv: list[str]) -> None:
     config = config_io.load(finetune.FinetuningConfig, _CONFIG.value) if _CONFIG.value else finetune.FinetuningConfig()
     config = dataclasses.replace(config, **{k: f.value for k, f in _OVERRIDES.items() if f.value is not None})
     model_dir = _MODEL_DIR.value or str(settings.output_dir() / "finetune" / os.path.basename(_TASK.value).removesuffix(".json"))
+    data_dir = _TFDS_DATA_DIR.value if _SOURCE.value == "tfds" else _DATA_DIR.value
     results = finetune.run_finetuning(
-        _TASK.value, _DATA_DIR.value, _PRETRAINED.value, model_dir, config, num_trials=_NUM_TRIALS.value,
-        do_predict=_DO_PREDICT.value, export_dir=_EXPORT_DIR.value, source=_SOURCE.value, verbose=_VERBOSE.value,
+        _TASK.value, data_dir, _PRETRAINED.value, model_dir, config, num_trials=_NUM_TRIALS.value,
+        do_predict=_DO_PREDICT.value, export_dir=_EXPORT_DIR.value, source=_SOURCE.value,
+        tfds_download=_TFDS_DOWNLOAD.value, verbose=_VERBOSE.value,
     )
     print(json.dumps({"task": results["task"], "model_dir": model_dir, "dev": results["dev"]}))
 

@@ -76,7 +76,8 @@ class ElectraClassifier(keras.Model):
     @classmethod
     def from_pretrained(cls, directory: str, num_outputs: int = 2, regression: bool = False, labels=None,
                         pair: bool = False, sequence_length: int = 128, dropout: float = 0.1,
-                        encoder_dropout: Optional[float] = None) -> "ElectraClassifier":
+                        encoder_dropout: Optional[float] = None, random_encoder: bool = False,
+                        freeze_encoder: bool = False) -> "ElectraClassifier":
         """Builds a classifier on a saved encoder (`<model_dir>/discriminator` of `bin/pretrain`).
 
         The encoder's weights, vocabulary and tokenizer settings are loaded and checked against each other.
@@ -87,12 +88,18 @@ class ElectraClassifier(keras.Model):
             pair: bool. Whether inputs are text pairs. Defaults to False.
             sequence_length: int. Packed length, special tokens included. Defaults to 128.
             encoder_dropout: float or None. Overrides the encoder's dropout; None keeps it. Defaults to None.
+            random_encoder: bool. Keep the architecture, vocabulary and tokenizer but re-initialise the weights: the
+                control that shows what pre-training bought. Defaults to False.
+            freeze_encoder: bool. Train only the head (a linear probe). Defaults to False.
         """
         encoder, vocabulary, settings = saving.load_encoder(directory)
-        if encoder_dropout is not None and encoder_dropout != encoder.encoder_config.dropout:
-            rebuilt = type(encoder).from_config(dict(encoder.get_config(), dropout=encoder_dropout))
-            rebuilt.set_weights(encoder.get_weights())
+        changed = encoder_dropout is not None and encoder_dropout != encoder.encoder_config.dropout
+        if changed or random_encoder:
+            rebuilt = type(encoder).from_config(dict(encoder.get_config(), dropout=encoder_dropout if changed else encoder.encoder_config.dropout))
+            if not random_encoder:
+                rebuilt.set_weights(encoder.get_weights())
             encoder = rebuilt
+        encoder.trainable = not freeze_encoder
         if sequence_length > encoder.encoder_config.max_position_embeddings:
             raise ValueError(
                 f"sequence_length={sequence_length} exceeds the encoder's max_position_embeddings="

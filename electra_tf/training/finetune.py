@@ -48,6 +48,9 @@ class FinetuningConfig:
         on_bad_row: str. "raise" or "skip" malformed rows. Defaults to "raise".
         jit_compile: bool. Compile train and predict steps with XLA. Defaults to False.
         validate_every_epoch: bool. Report dev loss and accuracy after every epoch. Defaults to True.
+        freeze_encoder: bool. Train only the head: a linear probe. Defaults to False.
+        random_encoder: bool. Re-initialise the encoder's weights (same architecture and vocabulary), the
+            control for what pre-training bought. Defaults to False.
     """
 
     learning_rate: float = 1e-4
@@ -64,6 +67,8 @@ class FinetuningConfig:
     on_bad_row: str = "raise"
     jit_compile: bool = False
     validate_every_epoch: bool = True
+    freeze_encoder: bool = False
+    random_encoder: bool = False
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -74,11 +79,14 @@ class FinetuningConfig:
             raise ValueError(f"max_train_examples must be positive, but received {self.max_train_examples}.")
 
 
-def read_examples(task: Task, data_dir: str, split: str, config: FinetuningConfig, source: str = "tsv"):
+def read_examples(task: Task, data_dir: str, split: str, config: FinetuningConfig, source: str = "tsv",
+                  tfds_download: bool = False):
+    """Reads one split from GLUE TSV files under `data_dir`, or from TFDS (`data_dir` is then TFDS's; None for
+    its default)."""
     if source == "tfds":
         from electra_tf.tasks import tfds_glue
 
-        return tfds_glue.read_split(task, split, data_dir=data_dir)
+        return tfds_glue.read_split(task, split, data_dir=data_dir, download=tfds_download)
     if source != "tsv":
         raise ValueError(f"source must be one of {SOURCES}, but received {source!r}.")
     return reader.read_split(task, data_dir, split, on_error=config.on_bad_row)
@@ -121,12 +129,13 @@ def summarize(trials: list) -> dict:
 
 def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: str,
                    config: FinetuningConfig = FinetuningConfig(), num_trials: int = 1, do_predict: bool = False,
-                   export_dir: Optional[str] = None, source: str = "tsv", verbose: int = 1) -> dict:
+                   export_dir: Optional[str] = None, source: str = "tsv", tfds_download: bool = False,
+                   verbose: int = 1) -> dict:
     """Fine-tunes `pretrained` on a task `num_trials` times and returns (and writes) the results.
 
     Args:
         task_name: str. A registered task name, or the path of a task JSON file.
-        data_dir: str. The GLUE root (or the TFDS data_dir with source="tfds").
+        data_dir: str or None. The GLUE root; with source="tfds", TFDS's data_dir (None for its default).
         pretrained: str. A saved encoder folder (`<pretrain model_dir>/discriminator`).
         model_dir: str. Where results, models and logs go.
         config: `FinetuningConfig`.
@@ -134,16 +143,18 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         do_predict: bool. Write GLUE submission files for the test splits. Defaults to False.
         export_dir: str or None. Export the first trial's model for TF Serving there. Defaults to None.
         source: str. "tsv" files or "tfds". Defaults to "tsv".
+        tfds_download: bool. With source="tfds", download and prepare missing datasets. Defaults to False.
         verbose: int. Keras progress: 0 silent, 1 progress bar, 2 a line per epoch. Defaults to 1.
     """
     if num_trials < 1:
         raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
     task = registry.get(task_name)
-    train = read_examples(task, data_dir, "train", config, source)
+    read = lambda split: read_examples(task, data_dir, split, config, source, tfds_download)  # noqa: E731
+    train = read("train")
     if config.max_train_examples is not None and config.max_train_examples < len(train):
         order = np.random.default_rng(config.seed).permutation(len(train))[: config.max_train_examples]
         train = _subset(train, np.sort(order))
-    dev = {split: read_examples(task, data_dir, split, config, source) for split in evaluation_splits(task) if _available(task, data_dir, split, source)}
+    dev = {split: read(split) for split in evaluation_splits(task) if _available(task, data_dir, split, source)}
     if "dev" not in dev:
         raise FileNotFoundError(f"Task {task.name!r} has no dev file under {data_dir}; fine-tuning needs one to score.")
     tf.io.gfile.makedirs(model_dir)
@@ -155,7 +166,10 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         seed = config.seed + trial
         trial_dir = os.path.join(model_dir, f"trial_{trial}")
         keras.utils.set_random_seed(seed)
-        classifier = ElectraClassifier.from_task(task, pretrained, sequence_length=config.sequence_length, dropout=config.dropout)
+        classifier = ElectraClassifier.from_task(
+            task, pretrained, sequence_length=config.sequence_length, dropout=config.dropout,
+            random_encoder=config.random_encoder, freeze_encoder=config.freeze_encoder,
+        )
         classifier.compile(
             learning_rate=config.learning_rate, layerwise_decay_rate=config.layerwise_decay,
             weight_decay=config.weight_decay, warmup_fraction=config.warmup_fraction, jit_compile=config.jit_compile,
@@ -175,7 +189,7 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
                   "train_examples_per_second": round(len(train) * config.epochs / train_seconds, 1)}
         if do_predict:
             record["predictions"] = [
-                write_predictions(classifier, task, read_examples(task, data_dir, split, config, source), split,
+                write_predictions(classifier, task, read(split), split,
                                   os.path.join(trial_dir, "predictions"), config.eval_batch_size)
                 for split in task.files if split.startswith("test") and _available(task, data_dir, split, source)
             ]

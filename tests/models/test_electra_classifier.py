@@ -95,3 +95,17 @@ def test_pretrained_dir_errors(saved_encoder, tmp_path):
         ElectraClassifier.from_pretrained(str(tmp_path))
     with pytest.raises(ValueError, match="exceeds the encoder's max_position_embeddings=512"):
         ElectraClassifier.from_pretrained(saved_encoder, sequence_length=600)
+
+
+def test_random_encoder_linear_probe(saved_encoder, sst2_dev):
+    pretrained = ElectraClassifier.from_pretrained(saved_encoder, sequence_length=32)
+    keras.utils.set_random_seed(5)
+    probe = ElectraClassifier.from_pretrained(saved_encoder, sequence_length=32, random_encoder=True, freeze_encoder=True)
+    table = lambda model: model.encoder.embeddings.token_embedding.embeddings.numpy()  # noqa: E731
+    assert not np.allclose(table(probe), table(pretrained))  # Re-initialised...
+    assert probe.encoder.encoder_config == pretrained.encoder.encoder_config  # ...with the same architecture.
+    assert {v.path for v in probe.trainable_weights} == {"head/kernel", "head/bias"}
+    before = [w.copy() for w in probe.encoder.get_weights()]
+    probe.compile(learning_rate=1e-2)
+    probe.fit({"text_a": sst2_dev.text_a[:32]}, sst2_dev.labels[:32], batch_size=16, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, probe.encoder.get_weights()))
