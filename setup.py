@@ -14,6 +14,7 @@ _BINARIES = {
     "electra-benchmark": "benchmark",
     "electra-finetune": "finetune",
     "electra-export": "export",
+    "electra-convert": "convert",
 }
 
 setuptools.setup(
@@ -37,6 +38,8 @@ setuptools.setup(
         "tokenizers>=0.20,<1",
         "numpy>=1.26,<3",
         "tqdm>=4.66,<5",
+        # Reading and writing HF checkpoints through its numpy API: small, and no torch.
+        "safetensors>=0.4,<1",
         # GLUE's Pearson and Spearman correlations.
         "scipy>=1.11,<2",
         # tensorflow-datasets imports it on every Python but declares it only for Python < 3.9.
@@ -45,6 +48,9 @@ setuptools.setup(
     extras_require={
         # TF Serving warmup requests (PredictionLog protos) in exported SavedModels.
         "serving": ["tensorflow-serving-api>=2.21,<2.22"],
+        # Parity tests against HF transformers and --reference=hf benchmarks. torch==2.13.0 resolves to the CPU
+        # build kept on this project's machines; an unpinned torch pulls a multi-GB CUDA build.
+        "interop": ["torch==2.13.0", "transformers>=4.46,<6", "safetensors>=0.4,<1"],
         "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22"],
     },
     entry_points={

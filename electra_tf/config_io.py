@@ -9,8 +9,6 @@ import json
 import typing
 from typing import Any, Type, TypeVar
 
-import tensorflow as tf
-
 from electra_tf import io_utils
 
 T = TypeVar("T")
@@ -42,14 +40,7 @@ def from_dict(cls: Type[T], raw: dict[str, Any], source: str = "<dict>") -> T:
 
 def load(cls: Type[T], path: str) -> T:
     """Reads a JSON configuration file into dataclass `cls`."""
-    if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(f"Configuration file {path} does not exist.")
-    with tf.io.gfile.GFile(path, "r") as f:
-        try:
-            raw = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}.") from e
-    return from_dict(cls, raw, source=path)
+    return from_dict(cls, io_utils.read_json(path, "configuration file"), source=path)
 
 
 def to_json(config: Any) -> str:

@@ -4,6 +4,7 @@ Everything goes through `tf.io.gfile`, so `gs://` paths work where TensorFlow's 
 """
 
 import contextlib
+import json
 import os
 import uuid
 from typing import Iterator, Sequence
@@ -62,3 +63,30 @@ def write_text_atomic(path: str, text: str) -> None:
     """Writes `text` to `path` so that readers see the old file or the whole new one, never a part."""
     with atomic_output(path, "w") as f:
         f.write(text)
+
+
+def read_json(path: str, what: str = "JSON file"):
+    """Parses a JSON file; a missing file or bad JSON is an error naming the path."""
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"The {what} {path} does not exist.")
+    with tf.io.gfile.GFile(path) as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON: {e}.") from None
+
+
+@contextlib.contextmanager
+def staged_directory(directory: str) -> Iterator[str]:
+    """Yields a staging folder that replaces `directory` only if the block finishes; otherwise it is removed and
+    `directory` is left as it was."""
+    staging = directory.rstrip("/") + f".tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tf.io.gfile.makedirs(staging)
+        yield staging
+        if tf.io.gfile.exists(directory):
+            tf.io.gfile.rmtree(directory)
+        tf.io.gfile.rename(staging, directory)
+    finally:
+        if tf.io.gfile.exists(staging):
+            tf.io.gfile.rmtree(staging)

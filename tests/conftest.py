@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import sys
 
 import pytest
 
@@ -66,6 +67,37 @@ def pretraining_data(corpus_slice, vocab_file, tmp_path_factory) -> str:
     output = tmp_path_factory.mktemp("pretraining") / "data"
     build_pretraining_data([corpus_slice], vocab_file, str(output), num_workers=1, show_progress=False)
     return str(output)
+
+
+@pytest.fixture(scope="session")
+def micro_config(tmp_path_factory) -> str:
+    """configs/pretraining/tiny.json shrunk to a micro encoder and 40 steps of batch 8: a pre-training run in seconds."""
+    import dataclasses
+
+    from electra_tf import config_io
+    from electra_tf.training.pretraining_config import PretrainingConfig
+    from tests.models.conftest import MICRO_ENCODER
+
+    base = config_io.load(PretrainingConfig, str(repo_root() / "configs" / "pretraining" / "tiny.json"))
+    config = dataclasses.replace(
+        base,
+        encoder=dataclasses.replace(base.encoder, **MICRO_ENCODER),
+        optimizer=dataclasses.replace(base.optimizer, learning_rate=1e-3, warmup_steps=5),
+        train_batch_size=8,
+        eval_batch_size=8,
+        eval_steps=2,
+        num_train_steps=40,
+        checkpoint_every=10,
+        log_every=5,
+    )
+    path = tmp_path_factory.mktemp("config") / "micro.json"
+    config_io.save(config, str(path))
+    return str(path)
+
+
+def pretrain_command(config, data, model_dir) -> list:
+    """The bin/pretrain command line for a config, data folder and model_dir."""
+    return [sys.executable, str(repo_root() / "bin" / "pretrain"), f"--config={config}", f"--train_data={data}", f"--model_dir={model_dir}"]
 
 
 def repo_root() -> pathlib.Path:

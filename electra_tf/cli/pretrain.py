@@ -25,6 +25,9 @@ _TPU = flags.DEFINE_string("tpu", None, "Cloud TPU name or address, with --strat
 _MIXED_PRECISION = flags.DEFINE_enum("mixed_precision", "float32", list(pretrain.PRECISIONS), "Keras dtype policy.")
 _JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
 _STEPS_PER_EXECUTION = flags.DEFINE_integer("steps_per_execution", 1, "Training steps per compiled call.")
+_INIT_FROM = flags.DEFINE_string(
+    "init_from", None, "Start a fresh run from converted weights: a folder with discriminator/ and generator/ (bin/convert)."
+)
 # Overrides of the config file; unset means "as in the file".
 _NUM_TRAIN_STEPS = flags.DEFINE_integer("num_train_steps", None, "Override: total steps.")
 _BATCH_SIZE = flags.DEFINE_integer("train_batch_size", None, "Override: global batch size.")
@@ -59,6 +62,7 @@ def main(argv: list[str]) -> None:
         mixed_precision=_MIXED_PRECISION.value,
         jit_compile=_JIT_COMPILE.value,
         steps_per_execution=_STEPS_PER_EXECUTION.value,
+        init_from=_INIT_FROM.value,
     )
     results = pretrain.run_pretraining(resolve_config(), _TRAIN_DATA.value, _MODEL_DIR.value, options)
     print(json.dumps({k: v for k, v in results.items() if k != "history"}))

@@ -11,12 +11,9 @@ task name goes (`bin/finetune --task=path/to/my_task.json`). The JSON holds `Tas
 Names are matched without regard to case, "-" or "_", so "SST-2", "sst2" and "sst_2" are one task.
 """
 
-import json
 import os
 
-import tensorflow as tf
-
-from electra_tf import config_io
+from electra_tf import config_io, io_utils
 from electra_tf.tasks.glue import GLUE_TASKS
 from electra_tf.tasks.task import Columns, Task
 
@@ -76,14 +73,7 @@ def task_from_dict(raw: dict, source: str = "<dict>") -> Task:
 
 def load_task_file(path: str) -> Task:
     """Reads a task JSON file (see the module docstring)."""
-    if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(f"Task file {path} does not exist.")
-    with tf.io.gfile.GFile(path) as f:
-        try:
-            raw = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}.") from None
-    return task_from_dict(raw, path)
+    return task_from_dict(io_utils.read_json(path, "task file"), path)
 
 
 for _task in GLUE_TASKS:

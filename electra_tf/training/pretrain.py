@@ -28,6 +28,8 @@ from electra_tf import config_io, io_utils
 from electra_tf.data.metadata import PretrainingDataMetadata
 from electra_tf.data.pretraining_data_builder import VOCAB_FILE
 from electra_tf.data.pretraining_dataset import pretraining_dataset
+from electra_tf.interop import checkpoint as converted_checkpoint
+from electra_tf.interop import initialization
 from electra_tf.models import keras_hub_export, saving
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
@@ -55,6 +57,9 @@ class RunOptions:
         mixed_precision: str. "float32", "mixed_bfloat16" or "mixed_float16". Defaults to "float32".
         jit_compile: bool. Compile the step with XLA. Defaults to False.
         steps_per_execution: int. Steps per compiled call. Defaults to 1.
+        init_from: str or None. A folder with `discriminator/` (and `generator/`) in electra_tf's converted form
+            (`bin/convert`, or an earlier run's model_dir): a fresh run starts from those weights. Ignored when
+            model_dir already has a checkpoint to resume. Defaults to None.
     """
 
     strategy: str = "default"
@@ -62,6 +67,7 @@ class RunOptions:
     mixed_precision: str = "float32"
     jit_compile: bool = False
     steps_per_execution: int = 1
+    init_from: Optional[str] = None
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -213,6 +219,9 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
             checkpoint.restore(latest).assert_existing_objects_matched()
             logging.info("Resumed from %s at step %d.", latest, int(optimizer.iterations.numpy()))
             print(f"Resuming from {latest} at step {int(optimizer.iterations.numpy())}.", flush=True)
+        elif options.init_from:
+            initialization.initialize_pretrainer(model, options.init_from, vocabulary)
+            print(f"Initialized from {options.init_from}.", flush=True)
 
     step = int(optimizer.iterations.numpy())
     # A step is one optimizer update; with gradient accumulation it consumes several batches.
@@ -273,11 +282,15 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     if chief:
         tokenizer = {k: metadata.tokenizer[k] for k in ("lower_case", "strip_accents")}
         saving.save_encoder(model.discriminator, os.path.join(model_dir, "discriminator"), vocabulary, tokenizer)
+        head_act = config.encoder.hidden_act
+        if model.discriminator_head is not None:
+            converted_checkpoint.save_head(model.discriminator_head, "discriminator", head_act, os.path.join(model_dir, "discriminator"))
         if config.encoder.hidden_act == "gelu_tanh":
             keras_hub_export.export_keras_hub_preset(
                 model.discriminator, vocabulary, os.path.join(model_dir, "discriminator", "keras_hub"), tokenizer["lower_case"]
             )
         if model.generator is not None:
             saving.save_encoder(model.generator, os.path.join(model_dir, "generator"), vocabulary, tokenizer)
+            converted_checkpoint.save_head(model.generator_head, "generator", head_act, os.path.join(model_dir, "generator"))
         io_utils.write_text_atomic(os.path.join(model_dir, RESULTS_FILE), json.dumps(results, indent=2) + "\n")
     return results

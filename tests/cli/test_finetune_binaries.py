@@ -3,8 +3,6 @@
 import json
 import shutil
 
-import pytest
-
 from tests.cli.test_binaries import run_binary
 
 

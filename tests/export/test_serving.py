@@ -9,7 +9,6 @@ import pytest
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from electra_tf import settings
 from electra_tf.export import op_allowlist, serving
 from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.tasks import reader, registry

@@ -4,7 +4,6 @@ import dataclasses
 import json
 import signal
 import subprocess
-import sys
 import time
 
 import keras_hub
@@ -14,31 +13,8 @@ import pytest
 from electra_tf import config_io
 from electra_tf.models import saving
 from electra_tf.training.pretraining_config import PretrainingConfig
-from tests.conftest import repo_root, subprocess_env
+from tests.conftest import pretrain_command, repo_root, subprocess_env
 from tests.models.conftest import MICRO_ENCODER
-
-
-@pytest.fixture(scope="module")
-def micro_config(tmp_path_factory):
-    base = config_io.load(PretrainingConfig, str(repo_root() / "configs" / "pretraining" / "tiny.json"))
-    config = dataclasses.replace(
-        base,
-        encoder=dataclasses.replace(base.encoder, **MICRO_ENCODER),
-        optimizer=dataclasses.replace(base.optimizer, learning_rate=1e-3, warmup_steps=5),
-        train_batch_size=8,
-        eval_batch_size=8,
-        eval_steps=2,
-        num_train_steps=40,
-        checkpoint_every=10,
-        log_every=5,
-    )
-    path = tmp_path_factory.mktemp("config") / "micro.json"
-    config_io.save(config, str(path))
-    return str(path)
-
-
-def pretrain_command(config, data, model_dir):
-    return [sys.executable, str(repo_root() / "bin" / "pretrain"), f"--config={config}", f"--train_data={data}", f"--model_dir={model_dir}"]
 
 
 def run_to_end(config, data, model_dir):

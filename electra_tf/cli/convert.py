@@ -1,0 +1,71 @@
+"""bin/convert: moves ELECTRA checkpoints between HF transformers, Google's TF1 format and electra_tf.
+
+    bin/convert --from=hf --to=electra_tf --src=electra-small-discriminator/ --dst=converted/discriminator
+    bin/convert --from=google --to=electra_tf --src=electra_small/ --vocab_file=electra_small/vocab.txt \\
+        --num_heads=4 --dst=converted            # writes converted/discriminator and converted/generator
+    bin/convert --from=electra_tf --to=hf --src=data/models/tiny/discriminator --dst=hf/tiny-discriminator
+
+The electra_tf form is a saved encoder folder with its head; `bin/finetune --pretrained` and
+`bin/pretrain --init_from` (the parent folder) read it. Nothing is written to --dst unless the conversion succeeds.
+"""
+
+import json
+import os
+
+from absl import flags
+
+from electra_tf.cli import common
+from electra_tf.interop import checkpoint, google, hf
+
+_FROM = flags.DEFINE_enum("from", None, ["hf", "google", "electra_tf"], "Source format.")
+_TO = flags.DEFINE_enum("to", "electra_tf", ["electra_tf", "hf"], "Target format.")
+_SRC = flags.DEFINE_string("src", None, "Source: an HF model folder, a TF1 checkpoint (prefix or folder), or an electra_tf folder.")
+_DST = flags.DEFINE_string("dst", None, "Destination folder.")
+_VOCAB_FILE = flags.DEFINE_string("vocab_file", None, "--from=google: the checkpoint's vocab.txt (default: <src folder>/vocab.txt).")
+_NUM_HEADS = flags.DEFINE_integer("num_heads", None, "--from=google: the discriminator's attention heads (Small 4, Base 12, Large 16).")
+_KIND = flags.DEFINE_enum(
+    "kind", "both", ["both", "discriminator", "generator"], "--from=google: which model to convert; 'both' writes <dst>/discriminator and <dst>/generator."
+)
+_LOWER_CASE = flags.DEFINE_bool("lower_case", True, "--from=google: whether the vocabulary is lower-cased.")
+_HUB_DOWNLOAD = flags.DEFINE_bool(
+    "hub_download", False, "--from=hf: treat --src as a hub id (e.g. google/electra-small-discriminator) and download it (internet)."
+)
+_ALLOW_PICKLE = flags.DEFINE_bool("allow_pickle", False, "--from=hf: allow a pickle-based pytorch_model.bin (it can run code).")
+
+
+def _write(converted, destination: str) -> str:
+    if _TO.value == "hf":
+        hf.save_hf(converted, destination)
+    else:
+        checkpoint.save(converted, destination)
+    return destination
+
+
+def main(argv: list[str]) -> None:
+    common.reject_positional(argv)
+    if not _FROM.value or not _SRC.value or not _DST.value:
+        raise ValueError("--from, --src and --dst are required.")
+    written = []
+    if _FROM.value == "google":
+        src_dir = _SRC.value if os.path.isdir(_SRC.value) else os.path.dirname(_SRC.value)
+        vocab_file = _VOCAB_FILE.value or os.path.join(src_dir, "vocab.txt")
+        kinds = ["discriminator", "generator"] if _KIND.value == "both" else [_KIND.value]
+        converted = [google.load_google(_SRC.value, vocab_file, kind, _NUM_HEADS.value, _LOWER_CASE.value) for kind in kinds]
+        for kind, model in zip(kinds, converted):  # Convert all first: nothing is written if one fails.
+            written.append(_write(model, os.path.join(_DST.value, kind) if _KIND.value == "both" else _DST.value))
+    else:
+        if _FROM.value == "hf":
+            src = hf.download(_SRC.value) if _HUB_DOWNLOAD.value else _SRC.value
+            model = hf.load_hf(src, _ALLOW_PICKLE.value)
+        else:
+            model = checkpoint.load(_SRC.value)
+        written.append(_write(model, _DST.value))
+    print(json.dumps({"written": written}))
+
+
+def run() -> None:
+    common.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,231 @@
+"""HF transformers checkpoints (a hub snapshot's `config.json`, `model.safetensors`, `vocab.txt`) to electra_tf, and
+back. Tensors are read and written with the `safetensors` package's numpy API: no torch needed.
+
+`ElectraForPreTraining` maps to an encoder plus the discriminator head, `ElectraForMaskedLM` to an encoder plus the
+generator head, `ElectraModel` to an encoder alone. HF computes GELU exactly (`hidden_act="gelu"`) except where a
+config says "gelu_new" (the tanh form), and its generator head always uses the exact one; imports set ours to match.
+Pickle-based `pytorch_model.bin` files run code when loaded, so they are refused unless `allow_pickle=True`.
+"""
+
+import json
+import os
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from electra_tf import io_utils
+from electra_tf.interop import checkpoint, name_mapping
+from electra_tf.networks.electra_encoder import ElectraEncoder
+from electra_tf.networks.encoder_config import EncoderConfig
+from electra_tf.tokenization.tokenizer import tokenizer_settings
+from electra_tf.tokenization.vocabulary import Vocabulary
+
+ARCHITECTURES = {
+    "ElectraForPreTraining": checkpoint.DISCRIMINATOR,
+    "ElectraForMaskedLM": checkpoint.GENERATOR,
+    "ElectraModel": None,
+}
+ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"}
+PREFIX = "electra."
+# Keys HF writes that hold no weights of ours: buffers, and the generator's output layer (tied to the embeddings).
+IGNORED = ("electra.embeddings.position_ids", "electra.embeddings.token_type_ids", "generator_lm_head.weight")
+
+
+def download(repo_id: str, cache_dir: Optional[str] = None) -> str:
+    """Fetches a hub snapshot (config, safetensors, vocab and tokenizer files only) and returns its local folder.
+
+    Needs internet and `huggingface_hub`; electra_tf never calls it on its own (`bin/convert --hub_download`)."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ValueError("Downloading from the HF hub needs huggingface_hub: pip install huggingface_hub.") from None
+    return snapshot_download(
+        repo_id, cache_dir=cache_dir,
+        allow_patterns=["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"],
+    )
+
+
+def read_config(src: str) -> dict:
+    path = os.path.join(src, "config.json")
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{src} lacks config.json: it is not an HF model directory.")
+    config = io_utils.read_json(path)
+    architectures = config.get("architectures") or ["ElectraModel"]
+    if config.get("model_type", "electra") != "electra" or architectures[0] not in ARCHITECTURES:
+        raise ValueError(
+            f"{path}: architecture {architectures[0]!r} (model_type {config.get('model_type')!r}) is not one electra_tf "
+            f"imports; supported: {sorted(ARCHITECTURES)}."
+        )
+    return config
+
+
+def read_tensors(src: str, allow_pickle: bool = False) -> dict:
+    """{name: numpy array} from `model.safetensors` (or, with `allow_pickle`, `pytorch_model.bin`)."""
+    path = os.path.join(src, "model.safetensors")
+    if tf.io.gfile.exists(path):
+        from safetensors import SafetensorError
+        from safetensors.numpy import load
+
+        with tf.io.gfile.GFile(path, "rb") as f:
+            data = f.read()
+        try:
+            return dict(load(data))
+        except (SafetensorError, ValueError) as e:
+            raise ValueError(f"{path} is not a readable safetensors file ({e}); it may be truncated. Download it again.") from None
+    bin_path = os.path.join(src, "pytorch_model.bin")
+    if tf.io.gfile.exists(bin_path):
+        if not allow_pickle:
+            raise ValueError(
+                f"{src} has only pytorch_model.bin, a pickle file that can run code when loaded. Convert it to "
+                "safetensors, or pass allow_pickle=True (--allow_pickle) if you trust its source."
+            )
+        import torch
+
+        state = torch.load(bin_path, map_location="cpu", weights_only=True)
+        return {name: tensor.numpy() for name, tensor in state.items()}
+    raise FileNotFoundError(f"{src} has neither model.safetensors nor pytorch_model.bin.")
+
+
+def encoder_config_from_hf(config: dict) -> EncoderConfig:
+    act = config.get("hidden_act", "gelu")
+    if act not in ACTIVATIONS:
+        raise ValueError(f"hidden_act {act!r} in config.json is not supported; expected one of {sorted(ACTIVATIONS)}.")
+    return EncoderConfig(
+        vocab_size=config["vocab_size"],
+        hidden_size=config["hidden_size"],
+        num_layers=config["num_hidden_layers"],
+        num_heads=config["num_attention_heads"],
+        intermediate_size=config["intermediate_size"],
+        embedding_size=config.get("embedding_size", config["hidden_size"]),
+        hidden_act=ACTIVATIONS[act],
+        dropout=config.get("hidden_dropout_prob", 0.1),
+        max_position_embeddings=config.get("max_position_embeddings", 512),
+        type_vocab_size=config.get("type_vocab_size", 2),
+        initializer_range=config.get("initializer_range", 0.02),
+        layer_norm_epsilon=config.get("layer_norm_eps", 1e-12),
+    )
+
+
+def assign(variables: dict, rows: list, tensors: dict, name_of, from_torch: bool, source: str) -> set:
+    """Assigns `tensors[name_of(row)]` to `variables[row.ours]` for every row; returns the names used.
+
+    Raises ValueError listing every missing tensor, or the first whose size does not match."""
+    missing = [name_of(row) for row in rows if name_of(row) not in tensors]
+    if missing:
+        raise ValueError(f"{source} lacks {len(missing)} tensor(s) the model needs: {missing[:12]}{' ...' if len(missing) > 12 else ''}.")
+    for row in rows:
+        variable = variables[row.ours]
+        try:
+            value = name_mapping.to_ours(tensors[name_of(row)], row.kind, tuple(variable.shape), from_torch)
+        except ValueError as e:
+            raise ValueError(
+                f"{source}: tensor {name_of(row)} has {e} ({row.ours}); the config's sizes do not match the weights."
+            ) from None
+        variable.assign(value.astype(variable.dtype))
+    return {name_of(row) for row in rows}
+
+
+def load_hf(src: str, allow_pickle: bool = False) -> checkpoint.Converted:
+    """Builds our encoder (and head) from an HF directory."""
+    config = read_config(src)
+    vocab_path = os.path.join(src, "vocab.txt")
+    if not tf.io.gfile.exists(vocab_path):
+        raise FileNotFoundError(f"{src} lacks vocab.txt.")
+    vocabulary = Vocabulary.load(vocab_path)
+    tensors = read_tensors(src, allow_pickle)
+    encoder_config = encoder_config_from_hf(config)
+    if vocabulary.size != encoder_config.vocab_size:
+        raise ValueError(f"{src}: vocab.txt has {vocabulary.size} tokens but config.json says vocab_size={encoder_config.vocab_size}.")
+    encoder = ElectraEncoder.from_encoder_config(encoder_config)
+    rows = name_mapping.encoder_rows(encoder_config.num_layers, encoder.embeddings_projection is not None)
+    used = assign(checkpoint.variables_by_path(encoder), rows, tensors, lambda r: PREFIX + r.hf, True, src)
+    kind = ARCHITECTURES[(config.get("architectures") or ["ElectraModel"])[0]]
+    head, head_act = None, encoder_config.hidden_act
+    if kind is not None:
+        head_act = encoder_config.hidden_act if kind == checkpoint.DISCRIMINATOR else "gelu"  # HF's generator head.
+        head = checkpoint.build_head(kind, encoder, head_act)
+        used |= assign(checkpoint.variables_by_path(head), checkpoint.head_rows(kind), tensors, lambda r: r.hf, True, src)
+    unexpected = sorted(set(tensors) - used - set(IGNORED))
+    if unexpected:
+        raise ValueError(f"{src} has tensor(s) electra_tf does not know: {unexpected[:12]}. Is it an ELECTRA checkpoint?")
+    lower_case, strip_accents = _tokenizer_flags(src)
+    return checkpoint.Converted(encoder, head, kind, head_act, vocabulary, tokenizer_settings(vocabulary, lower_case, strip_accents))
+
+
+def _tokenizer_flags(src: str):
+    path = os.path.join(src, "tokenizer_config.json")
+    if not tf.io.gfile.exists(path):
+        return True, None
+    with tf.io.gfile.GFile(path) as f:
+        config = json.load(f)
+    return bool(config.get("do_lower_case", True)), config.get("strip_accents")
+
+
+def hf_config(converted: checkpoint.Converted) -> dict:
+    config = converted.encoder.encoder_config
+    architecture = {checkpoint.DISCRIMINATOR: "ElectraForPreTraining", checkpoint.GENERATOR: "ElectraForMaskedLM"}.get(converted.kind, "ElectraModel")
+    return {
+        "architectures": [architecture],
+        "model_type": "electra",
+        "vocab_size": config.vocab_size,
+        "embedding_size": config.resolved_embedding_size,
+        "hidden_size": config.hidden_size,
+        "num_hidden_layers": config.num_layers,
+        "num_attention_heads": config.num_heads,
+        "intermediate_size": config.intermediate_size,
+        "hidden_act": "gelu" if config.hidden_act == "gelu" else "gelu_new",
+        "hidden_dropout_prob": config.dropout,
+        "attention_probs_dropout_prob": config.dropout,
+        "max_position_embeddings": config.max_position_embeddings,
+        "type_vocab_size": config.type_vocab_size,
+        "initializer_range": config.initializer_range,
+        "layer_norm_eps": config.layer_norm_epsilon,
+        "pad_token_id": converted.vocabulary.pad_id,
+        "tie_word_embeddings": True,
+    }
+
+
+def hf_tensors(converted: checkpoint.Converted) -> dict:
+    encoder = converted.encoder
+    variables = checkpoint.variables_by_path(encoder)
+    rows = name_mapping.encoder_rows(encoder.encoder_config.num_layers, encoder.embeddings_projection is not None)
+    tensors = {PREFIX + r.hf: name_mapping.from_ours(variables[r.ours].numpy(), r, True) for r in rows}
+    if converted.head is not None:
+        head_variables = checkpoint.variables_by_path(converted.head)
+        for r in checkpoint.head_rows(converted.kind):
+            tensors[r.hf] = name_mapping.from_ours(head_variables[r.ours].numpy(), r, True)
+        if converted.kind == checkpoint.GENERATOR:
+            tensors["generator_lm_head.weight"] = tensors[PREFIX + "embeddings.word_embeddings.weight"]
+    return {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in tensors.items()}
+
+
+def save_hf(converted: checkpoint.Converted, dst: str) -> None:
+    """Writes an HF directory that `transformers.ElectraForPreTraining.from_pretrained(dst)` (or ForMaskedLM) loads.
+    Written to a staging folder and renamed, so a failure leaves nothing at `dst`."""
+    from safetensors.numpy import save
+
+    if converted.kind == checkpoint.GENERATOR and converted.head_act != "gelu":
+        raise ValueError(
+            f"HF's generator head computes GELU exactly, but this generator head uses {converted.head_act!r}; its "
+            "logits would differ in PyTorch. Export the discriminator, or a generator trained with hidden_act='gelu'."
+        )
+    with io_utils.staged_directory(dst) as staging:
+        with tf.io.gfile.GFile(os.path.join(staging, "model.safetensors"), "wb") as f:
+            f.write(save(hf_tensors(converted), metadata={"format": "pt"}))
+        _write_json(os.path.join(staging, "config.json"), hf_config(converted))
+        converted.vocabulary.save(os.path.join(staging, "vocab.txt"))
+        settings = converted.tokenizer_settings
+        _write_json(os.path.join(staging, "tokenizer_config.json"), {
+            "tokenizer_class": "ElectraTokenizer",
+            "do_lower_case": settings.get("lower_case", True),
+            "strip_accents": settings.get("strip_accents"),
+            "model_max_length": converted.encoder.encoder_config.max_position_embeddings,
+        })
+        _write_json(os.path.join(staging, "special_tokens_map.json"), {
+            "pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]",
+        })
+
+
+def _write_json(path: str, value: dict) -> None:
+    io_utils.write_text_atomic(path, json.dumps(value, indent=2) + "\n")
