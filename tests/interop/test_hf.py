@@ -112,6 +112,11 @@ def test_bad_checkpoints(hf_dir, tmp_path):
     (bad / "config.json").write_text(json.dumps(dict(config, intermediate_size=256)))
     with pytest.raises(ValueError, match="the config's sizes do not match the weights"):
         hf.load_hf(str(bad))
+    from tests.cli.test_binaries import run_binary
+
+    result = run_binary("convert", "--from=hf", f"--src={bad}", f"--dst={tmp_path / 'dst'}")
+    assert result.returncode == 2 and "do not match the weights" in result.stderr
+    assert not (tmp_path / "dst").exists()  # Nothing is written on failure.
 
     (bad / "config.json").write_text(json.dumps(dict(config, architectures=["BertForMaskedLM"], model_type="bert")))
     with pytest.raises(ValueError, match="'BertForMaskedLM' .* is not one electra_tf imports"):
