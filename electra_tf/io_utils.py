@@ -68,7 +68,7 @@ def write_text_atomic(path: str, text: str) -> None:
 def read_json(path: str, what: str = "JSON file"):
     """Parses a JSON file; a missing file or bad JSON is an error naming the path."""
     if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(f"The {what} {path} does not exist.")
+        raise FileNotFoundError(f"{what[:1].upper()}{what[1:]} {path} does not exist.")
     with tf.io.gfile.GFile(path) as f:
         try:
             return json.load(f)
