@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from electra_tf import io_utils
 from electra_tf.export import op_allowlist
 from electra_tf.models.classifier_preprocessor import TEXT_A, TEXT_B
 
@@ -80,13 +81,10 @@ def export_classifier(classifier, export_dir: str, version: Optional[int] = None
     final = os.path.join(export_dir, str(version))
     if tf.io.gfile.exists(final):
         raise FileExistsError(f"{final} exists; TF Serving versions are immutable. Choose another --version.")
-    tf.io.gfile.makedirs(export_dir)
-    staging = os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
-    if tf.io.gfile.exists(staging):
-        tf.io.gfile.rmtree(staging)
     module = ServingModule(classifier)
-    tf.saved_model.save(module, staging, signatures={"serving_default": module.serve})
-    try:
+    # The staging folder's name is not an integer, so TF Serving ignores it until it is renamed into place.
+    with io_utils.staged_directory(final) as staging:
+        tf.saved_model.save(module, staging, signatures={"serving_default": module.serve})
         bad = op_allowlist.disallowed_ops(staging)
         if bad:
             raise ValueError(
@@ -94,10 +92,6 @@ def export_classifier(classifier, export_dir: str, version: Optional[int] = None
             )
         if warmup:
             write_warmup_requests(staging, module.text_keys, model_name)
-        tf.io.gfile.rename(staging, final)
-    finally:
-        if tf.io.gfile.exists(staging):
-            tf.io.gfile.rmtree(staging)
     logging.info("Exported %s", final)
     return final
 
