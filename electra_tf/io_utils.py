@@ -40,6 +40,21 @@ def expand_inputs(patterns: Sequence[str], what: str = "input") -> list[str]:
     return sorted(set(files))
 
 
+def check_output_file(path: str, what: str = "output") -> None:
+    """Raises `ValueError` if `path`, where a file is to be written, is a folder; checked before any long work."""
+    if tf.io.gfile.isdir(path):
+        raise ValueError(
+            f"The {what} {path} is a folder, but a file is to be written there. Pass a file path, e.g. "
+            f"{os.path.join(path, 'vocab.txt')}."
+        )
+
+
+def check_output_dir(path: str, what: str = "output folder") -> None:
+    """Raises `ValueError` if `path`, where a folder is to be written, is a file; checked before any long work."""
+    if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
+        raise ValueError(f"The {what} {path} is a file, but a folder is to be written there. Pass a folder path.")
+
+
 def temporary_path(path: str) -> str:
     """Returns a unique sibling of `path` to write to before renaming it into place."""
     directory, name = os.path.split(path)

@@ -129,3 +129,16 @@ def saved_encoder(vocabulary, tmp_path_factory) -> str:
     directory = tmp_path_factory.mktemp("encoder") / "discriminator"
     save_encoder(encoder, str(directory), vocabulary, tokenizer_settings(vocabulary, True, None))
     return str(directory)
+
+
+@pytest.fixture(scope="session")
+def mrpc_export(saved_encoder, tmp_path_factory):
+    """An MRPC-style (pair) classifier on `saved_encoder` and its TF Serving export: (classifier, version folder)."""
+    from electra_tf.export import serving
+    from electra_tf.models.electra_classifier import ElectraClassifier
+
+    classifier = ElectraClassifier.from_pretrained(
+        saved_encoder, num_outputs=2, labels=["not_equivalent", "equivalent"], pair=True, sequence_length=64
+    )
+    path = serving.export_classifier(classifier, str(tmp_path_factory.mktemp("export") / "mrpc"), model_name="mrpc")
+    return classifier, path

@@ -3,6 +3,8 @@
     electra-benchmark --suite=data
     electra-benchmark --suite=pretrain --config=configs/pretraining/small.json --batch_size=32
     electra-benchmark --suite=pretrain --reference=hf --pairs=3   # ratio to HF transformers (needs torch)
+    electra-benchmark --suite=finetune --config=configs/pretraining/small.json   # fine-tuning and serving
+    electra-benchmark --suite=soak --config=configs/pretraining/tiny.json --soak_minutes=20
 """
 
 import json
@@ -12,12 +14,12 @@ import tempfile
 from absl import flags
 
 from electra_tf import config_io, settings
-from electra_tf.benchmarks import data_benchmarks, pretraining_benchmarks, reference_comparison
+from electra_tf.benchmarks import data_benchmarks, finetuning_benchmarks, pretraining_benchmarks, reference_comparison, soak
 from electra_tf.cli import common
 from electra_tf.data.pretraining_data_builder import build_pretraining_data
 from electra_tf.training.pretraining_config import PretrainingConfig
 
-_SUITE = flags.DEFINE_enum("suite", "data", ["data", "pretrain"], "Which figures to measure.")
+_SUITE = flags.DEFINE_enum("suite", "data", ["data", "pretrain", "finetune", "soak"], "Which figures to measure.")
 _CONFIG = flags.DEFINE_string(
     "config", str(settings.repo_root() / "configs" / "pretraining" / "small.json"), "Pretraining config (pretrain suite)."
 )
@@ -41,6 +43,11 @@ _REFERENCE = flags.DEFINE_enum(
     "Pretrain suite: also run HF transformers' ELECTRA (torch) on the same config and batch, alternating processes.",
 )
 _PAIRS = flags.DEFINE_integer("pairs", 3, "Alternated (ours, reference) runs for --reference.")
+_GLUE_DIR = flags.DEFINE_string("glue_dir", str(settings.data_dir() / "glue"), "GLUE data (finetune suite).")
+_SOAK_MINUTES = flags.DEFINE_float("soak_minutes", 20.0, "Soak suite: wall time of the pre-training run.")
+_OUTPUT_DIR = flags.DEFINE_string(
+    "output_dir", str(settings.output_dir() / "soak"), "Soak suite: receives the run, its log and soak.json."
+)
 
 
 def _print_table(results: list[dict]) -> None:
@@ -57,6 +64,21 @@ def main(argv: list[str]) -> None:
         print(json.dumps(result), flush=True)
         results.append(result)
 
+    if _SUITE.value == "finetune":
+        config = config_io.load(PretrainingConfig, _CONFIG.value)
+        texts = finetuning_benchmarks.long_texts(_GLUE_DIR.value, 64)
+        with tempfile.TemporaryDirectory() as tmp:
+            encoder_dir = finetuning_benchmarks.save_random_encoder(config.encoder, _VOCAB_FILE.value, os.path.join(tmp, "encoder"))
+            report(finetuning_benchmarks.finetuning_throughput(encoder_dir, texts, _BATCH_SIZE.value or 32))
+            for result in finetuning_benchmarks.serving_latency(encoder_dir, texts):
+                report(result)
+        _print_table(results)
+        return
+    if _SUITE.value == "soak":
+        summary = soak.soak(_CONFIG.value, _DATA_DIR.value, _SOAK_MINUTES.value, _OUTPUT_DIR.value)
+        report({k: v for k, v in summary.items() if k not in ("samples", "losses")} | {"value": summary["rss_mb_max"], "unit": "MB max RSS"})
+        _print_table(results)
+        return
     if _SUITE.value == "pretrain":
         config = config_io.load(PretrainingConfig, _CONFIG.value)
         report(

@@ -8,7 +8,7 @@ import time
 
 from absl import flags, logging
 
-from electra_tf import settings
+from electra_tf import io_utils, settings
 from electra_tf.cli import common
 from electra_tf.tokenization.vocab_learner import learn_wordpiece_vocab
 
@@ -29,6 +29,7 @@ _ON_DECODE_ERROR = flags.DEFINE_enum(
 
 def main(argv: list[str]) -> None:
     common.reject_positional(argv)
+    io_utils.check_output_file(_OUTPUT.value, "--output")
     start = time.time()
     vocabulary = learn_wordpiece_vocab(
         _INPUT.value,

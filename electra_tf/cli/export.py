@@ -7,6 +7,7 @@ import json
 
 from absl import flags
 
+from electra_tf import io_utils
 from electra_tf.cli import common
 from electra_tf.export import serving
 from electra_tf.models.electra_classifier import ElectraClassifier
@@ -22,6 +23,7 @@ def main(argv: list[str]) -> None:
     common.reject_positional(argv)
     if not _FINETUNED.value or not _EXPORT_DIR.value:
         raise ValueError("--finetuned and --export_dir are required.")
+    io_utils.check_output_dir(_EXPORT_DIR.value, "--export_dir")
     classifier = ElectraClassifier.from_finetuned(_FINETUNED.value)
     path = serving.export_classifier(classifier, _EXPORT_DIR.value, _VERSION.value, _MODEL_NAME.value, _WARMUP.value)
     print(json.dumps({"export": path}))

@@ -8,7 +8,7 @@ import json
 
 from absl import flags
 
-from electra_tf import config_io, settings
+from electra_tf import config_io, io_utils, settings
 from electra_tf.cli import common
 from electra_tf.training import pretrain
 from electra_tf.training.pretraining_config import PretrainingConfig
@@ -56,6 +56,7 @@ def resolve_config() -> PretrainingConfig:
 
 def main(argv: list[str]) -> None:
     common.reject_positional(argv)
+    io_utils.check_output_dir(_MODEL_DIR.value, "--model_dir")
     options = pretrain.RunOptions(
         strategy=_STRATEGY.value,
         tpu=_TPU.value,

@@ -2,6 +2,8 @@
 
 Training reads it to find the shards and the example count, and checks it against its own configuration, so that a
 vocabulary or sequence-length mismatch fails before the first step rather than silently training on wrong ids.
+Loading also checks that every shard is there at the size recorded when it was built, so a truncated copy is refused
+by name rather than failing mid-training.
 """
 
 import dataclasses
@@ -11,7 +13,7 @@ from typing import Any, Optional
 
 import tensorflow as tf
 
-from electra_tf import io_utils
+from electra_tf import config_io, io_utils
 from electra_tf.tokenization.vocabulary import Vocabulary
 
 METADATA_FILE = "metadata.json"
@@ -20,8 +22,19 @@ FORMAT = "electra_tf.pretraining_data.v1"
 
 @dataclasses.dataclass(frozen=True)
 class ShardInfo:
+    """One shard of the data.
+
+    Args:
+        file: str. File name, relative to the data folder.
+        num_examples: int. Records in the file.
+        num_bytes: int or None. Size of the file when it was built; loading compares it with the file on disk, so a
+            truncated copy is refused by name instead of failing mid-training. None in data built before it was
+            recorded. Defaults to None.
+    """
+
     file: str
     num_examples: int
+    num_bytes: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,11 +87,37 @@ class PretrainingDataMetadata:
         unknown = sorted(set(raw) - fields)
         if unknown:
             raise ValueError(f"{path} has unknown keys {unknown}. Rebuild the data with this version of electra_tf.")
-        raw["shards"] = [ShardInfo(**shard) for shard in raw["shards"]]
-        return cls(**raw)
+        try:
+            raw["shards"] = [
+                config_io.from_dict(ShardInfo, shard, f"{path}:shards[{i}]") for i, shard in enumerate(raw["shards"])
+            ]
+            metadata = cls(**raw)
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{path} lacks a required entry ({e}). Rebuild the data.") from None
+        metadata.check_shards(directory)
+        return metadata
 
     def shard_paths(self, directory: str) -> list[str]:
         return [os.path.join(directory, shard.file) for shard in self.shards]
+
+    def check_shards(self, directory: str) -> None:
+        """Raises naming the first shard that is missing or whose size differs from the one recorded at build time.
+
+        A shard cut short by an interrupted copy would otherwise surface as a `DataLossError` deep inside training.
+        """
+        for path, shard in zip(self.shard_paths(directory), self.shards):
+            if not tf.io.gfile.exists(path):
+                raise FileNotFoundError(
+                    f"Shard {path} is missing, but {METADATA_FILE} lists it. Copy the whole data folder again, or "
+                    "rebuild it with bin/build_pretraining_data."
+                )
+            size = tf.io.gfile.stat(path).length
+            if shard.num_bytes is not None and size != shard.num_bytes:
+                raise ValueError(
+                    f"Shard {path} has {size} bytes, but {METADATA_FILE} records {shard.num_bytes}: it was truncated "
+                    "or changed after the build. Rebuild the data with bin/build_pretraining_data, or copy the whole "
+                    "folder again."
+                )
 
     def check_compatible(
         self, vocabulary: Optional[Vocabulary] = None, max_seq_length: Optional[int] = None, source: str = "the data"

@@ -136,6 +136,7 @@ def _build_shard(task: _ShardTask) -> dict:
     return {
         "index": task.index,
         "num_examples": len(starts),
+        "num_shard_bytes": tf.io.gfile.stat(task.output_path).length,
         "num_bytes": task.num_bytes,
         "num_lines": sum(1 for line in lines if line.strip()),
         "num_documents": len(documents),
@@ -264,7 +265,7 @@ def build_pretraining_data(
         metadata = PretrainingDataMetadata(
             max_seq_length=config.packing.max_seq_length,
             num_examples=statistics["num_examples"],
-            shards=[ShardInfo(name, r["num_examples"]) for name, r in zip(names, results)],
+            shards=[ShardInfo(name, r["num_examples"], r["num_shard_bytes"]) for name, r in zip(names, results)],
             tokenizer=tokenizer_settings(vocabulary, config.lower_case, config.strip_accents),
             special_token_ids=vocabulary.special_token_ids(),
             statistics=statistics,
@@ -283,7 +284,9 @@ def build_pretraining_data(
             tf.io.gfile.rmtree(staging_dir)
     if statistics["num_decode_errors"]:
         logging.warning(
-            "Replaced %d invalid UTF-8 sequence(s) with U+FFFD; metadata.json records the count.",
+            "Replaced %d invalid UTF-8 sequence(s) with U+FFFD; metadata.json records the count. Re-encode the "
+            "corpus as UTF-8, or build with on_decode_error='strict' (--on_decode_error=strict) to stop at the first "
+            "one with its file and line.",
             statistics["num_decode_errors"],
         )
     return metadata

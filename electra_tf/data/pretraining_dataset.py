@@ -72,6 +72,24 @@ def select_shards(
     return [path for path, _ in chosen], sum(count for _, count in chosen)
 
 
+def check_batch_size(
+    metadata: PretrainingDataMetadata, data_dir: str, batch_size: int, split: str = "all", holdout_shards: int = 0
+) -> None:
+    """Raises `ValueError` unless `batch_size` is positive and no larger than the examples of `split`.
+
+    `pretraining_dataset` checks this itself; a run calls it for every split it will read (training and evaluation)
+    before it writes anything, so that a batch the data cannot fill fails at once rather than at the final evaluation.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, but received batch_size={batch_size}.")
+    _, num_examples = select_shards(metadata, data_dir, split, holdout_shards)
+    if batch_size > num_examples:
+        raise ValueError(
+            f"batch_size={batch_size} exceeds the {num_examples} examples of the {split!r} split of {data_dir}; with "
+            "drop_remainder every batch would be dropped. Use a smaller batch or more data."
+        )
+
+
 def pretraining_dataset(
     data_dir: str,
     batch_size: int,
@@ -116,19 +134,15 @@ def pretraining_dataset(
     metadata.check_compatible(vocabulary, max_seq_length, source=data_dir)
     if not 0 <= seed < _MAX_SEED:
         raise ValueError(f"seed must be in [0, 2**31), but received seed={seed}.")
-    if batch_size < 1 or start_step < 0:
-        raise ValueError(f"batch_size must be positive and start_step non-negative, but received {batch_size}, {start_step}.")
+    check_batch_size(metadata, data_dir, batch_size, split, holdout_shards)
+    if start_step < 0:
+        raise ValueError(f"start_step must be non-negative, but received start_step={start_step}.")
     num_pipelines = input_context.num_input_pipelines if input_context else 1
     pipeline_id = input_context.input_pipeline_id if input_context else 0
     if batch_size % num_pipelines:
         raise ValueError(f"batch_size={batch_size} does not divide evenly between {num_pipelines} input pipelines.")
 
     shard_paths, num_examples = select_shards(metadata, data_dir, split, holdout_shards)
-    if batch_size > num_examples:
-        raise ValueError(
-            f"batch_size={batch_size} exceeds the {num_examples} examples of the {split!r} split of {data_dir}; with "
-            "drop_remainder every batch would be dropped. Use a smaller batch or more data."
-        )
     seq_len = metadata.max_seq_length
     files = tf.constant(shard_paths)
     first_example = start_step * batch_size

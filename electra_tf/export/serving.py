@@ -7,8 +7,9 @@ returns, for classification, `probabilities` (float32 `(batch, labels)`), `label
 for regression, `score` (float32). Empty and over-long texts are packed like any other (truncated), never an error.
 
 The export is checked before it is published: every op must be core TensorFlow or a tf_text op that stock TF
-Serving runs (`op_allowlist.py`). It is written to a temporary folder and renamed into `<export_dir>/<version>/`,
-the versioned layout TF Serving watches, so a half-written version never appears.
+Serving runs, and no op in the serving signature may read or write files (`op_allowlist.py`). It is written to a
+temporary folder and renamed into `<export_dir>/<version>/`, the versioned layout TF Serving watches, so a
+half-written version never appears.
 """
 
 import os
@@ -89,6 +90,12 @@ def export_classifier(classifier, export_dir: str, version: Optional[int] = None
         if bad:
             raise ValueError(
                 f"The serving graph uses ops that stock TF Serving cannot run: {bad}. See electra_tf/export/op_allowlist.py."
+            )
+        file_io = op_allowlist.file_io_ops(op_allowlist.signature_ops(staging))
+        if file_io:
+            raise ValueError(
+                f"The serving signature uses ops that read or write files: {file_io}. Serving must not touch the "
+                "filesystem; remove them from the model or preprocessor."
             )
         if warmup:
             write_warmup_requests(staging, module.text_keys, model_name)

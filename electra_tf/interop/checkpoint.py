@@ -98,7 +98,7 @@ def load(directory: str) -> Converted:
         kind, head_act = head_config["kind"], head_config["hidden_act"]
         head = build_head(kind, encoder, head_act)
         with tf.io.gfile.GFile(os.path.join(directory, HEAD_WEIGHTS), "rb") as f:
-            arrays = np.load(io.BytesIO(f.read()))
+            arrays = np.load(io.BytesIO(f.read()), allow_pickle=False)
             weights = head_weights(head)
             missing = sorted(set(weights) - set(arrays.files))
             if missing:

@@ -134,7 +134,7 @@ class ElectraClassifier(keras.Model):
         path = os.path.join(directory, CLASSIFIER_FILE)
         if not tf.io.gfile.exists(path):
             raise FileNotFoundError(f"{directory} lacks {CLASSIFIER_FILE}: it is not a fine-tuned electra_tf classifier.")
-        model = keras.saving.load_model(path)
+        model = saving.load_keras_file(path, "Fine-tune the model again.")
         model.preprocessor = ClassifierPreprocessor.load(directory)
         return model
 

@@ -16,6 +16,8 @@ from electra_tf.networks.electra_encoder import ElectraEncoder
 from electra_tf.networks.encoder_config import EncoderConfig
 from electra_tf.ops.losses import global_sum
 
+NONFINITE_METRIC = "nonfinite_steps"
+
 
 @keras.saving.register_keras_serializable(package="electra_tf")
 class ElectraPretrainer(keras.Model):
@@ -99,6 +101,8 @@ class ElectraPretrainer(keras.Model):
     def _make_trackers(self):
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.trackers = [self.loss_tracker]
+        # Steps whose loss or gradient was not finite (training only): read by `training.nonfinite`'s guard.
+        self.nonfinite_tracker = keras.metrics.Sum(name=NONFINITE_METRIC)
         if self.objective.uses_generator:
             self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
             self.trackers.append(self.generator_loss_tracker)
@@ -123,10 +127,14 @@ class ElectraPretrainer(keras.Model):
     @property
     def metrics(self):
         extra = [self.auc] if self.objective.main_head == "rtd" else []
-        return self.trackers + extra
+        return self.trackers + extra + [self.nonfinite_tracker]
 
-    def _update_metrics(self, output, evaluation: bool):
-        self.loss_tracker.update_state(global_sum(output.loss))
+    @property
+    def evaluation_metrics(self):
+        return [m for m in self.metrics if m is not self.nonfinite_tracker]
+
+    def _update_metrics(self, output, evaluation: bool, global_loss=None):
+        self.loss_tracker.update_state(global_sum(output.loss) if global_loss is None else global_loss)
         if output.generator_loss is not None:
             self.generator_loss_tracker.update_state(output.generator_loss)
         self.main_loss_tracker.update_state(output.main_loss)
@@ -155,8 +163,12 @@ class ElectraPretrainer(keras.Model):
         optimizer = getattr(self, "optimizer", None)
         return optimizer.iterations if optimizer is not None else tf.constant(0, tf.int64)
 
-    def _all_reduce_and_clip(self, grads):
-        """All-reduces gradients, clips them on the global norm, and rescales them for the optimizer's own sum."""
+    def _all_reduce_and_clip(self, grads, global_loss):
+        """All-reduces gradients, clips them on the global norm, and rescales them for the optimizer's own sum.
+
+        Returns the gradients and whether the step is finite; a non-finite step's gradients are zeros (except under
+        loss scaling, whose optimizer skips overflowing steps itself).
+        """
         # Dense gradients: the norm of an IndexedSlices counts a repeated token's rows separately, which is not the
         # norm of the gradient actually applied.
         grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.trainable_variables)]
@@ -164,15 +176,21 @@ class ElectraPretrainer(keras.Model):
         replicas = context.num_replicas_in_sync if context is not None else 1
         if replicas > 1:
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        scale = getattr(self.optimizer, "dynamic_scale", None)
+        norm = tf.linalg.global_norm(grads)
+        finite = tf.math.is_finite(tf.cast(global_loss, tf.float32))
+        if scale is None:  # Under loss scaling an overflowing gradient is routine: the optimizer skips the step.
+            finite = tf.logical_and(finite, tf.math.is_finite(norm))
         if self.clip_norm:
             # Under loss scaling the gradients are scaled too; clipping commutes with the scale.
-            scale = getattr(self.optimizer, "dynamic_scale", None)
             threshold = self.clip_norm * (tf.cast(scale, tf.float32) if scale is not None else 1.0)
-            grads, _ = tf.clip_by_global_norm(grads, threshold)
+            grads, _ = tf.clip_by_global_norm(grads, threshold, use_norm=norm)
+        if scale is None:
+            grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
         if replicas > 1:
             # Keras's optimizer sums gradients across replicas again: hand each replica 1/N of the global gradient.
             grads = [g / replicas for g in grads]
-        return grads
+        return grads, finite
 
     def train_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -180,15 +198,18 @@ class ElectraPretrainer(keras.Model):
             output = self.objective(self, data, True, self._step())
             scaled_loss = self.optimizer.scale_loss(output.loss)
         grads = tape.gradient(scaled_loss, self.trainable_variables)
-        self.optimizer.apply(self._all_reduce_and_clip(grads), self.trainable_variables)
-        self._update_metrics(output, evaluation=False)
-        return {m.name: m.result() for m in self.trackers}
+        global_loss = global_sum(output.loss)
+        grads, finite = self._all_reduce_and_clip(grads, global_loss)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self._update_metrics(output, evaluation=False, global_loss=global_loss)
+        self.nonfinite_tracker.update_state(1.0 - tf.cast(finite, tf.float32))
+        return {m.name: m.result() for m in self.trackers + [self.nonfinite_tracker]}
 
     def test_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         output = self.objective(self, data, False, self._step())
         self._update_metrics(output, evaluation=True)
-        return {m.name: m.result() for m in self.metrics}
+        return {m.name: m.result() for m in self.evaluation_metrics}
 
     # ------------------------------------------------------------------ serialization
     def get_config(self):

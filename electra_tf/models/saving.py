@@ -12,6 +12,7 @@ A saved encoder is a folder:
 import dataclasses
 import json
 import os
+import zipfile
 
 import keras
 import tensorflow as tf
@@ -66,7 +67,24 @@ def load_encoder(directory: str) -> tuple[ElectraEncoder, Vocabulary, dict]:
             f"{directory}: vocab.txt ({vocabulary.size} tokens) does not match encoder_config.json "
             f"(vocab_size={config.vocab_size}) or tokenizer.json. Re-export the encoder."
         )
-    encoder = keras.saving.load_model(os.path.join(directory, ENCODER_FILE))
+    encoder = load_keras_file(os.path.join(directory, ENCODER_FILE), "Re-export the encoder.")
     if dataclasses.asdict(encoder.encoder_config) != dataclasses.asdict(config):
         raise ValueError(f"{directory}: encoder.keras and encoder_config.json describe different architectures.")
     return encoder, vocabulary, settings
+
+
+def load_keras_file(path: str, fix: str) -> keras.Model:
+    """Loads a `.keras` file in Keras's safe mode, which refuses to deserialize code (Lambda layers, pickled functions).
+
+    Args:
+        path: str. The `.keras` file.
+        fix: str. What the user should do when the file is damaged, for the error message.
+
+    Raises:
+        ValueError: naming the file, if it is not a `.keras` archive (a truncated copy, say).
+    """
+    with tf.io.gfile.GFile(path, "rb") as f:
+        is_archive = zipfile.is_zipfile(f)
+    if not is_archive:
+        raise ValueError(f"{path} is not a .keras archive (a zip file): it is truncated or was overwritten. {fix}")
+    return keras.saving.load_model(path, safe_mode=True)

@@ -87,6 +87,8 @@ def corrupt(objective: Objective, batch: dict, logits: tf.Tensor, step: tf.Tenso
         corrupted token differs from the original on a real token (a sample equal to the original is *original*).
     """
     batch_size, positions, vocab = logits.shape
+    if batch_size is None:  # A multi-worker input can lose the static batch size.
+        batch_size = tf.shape(logits, out_type=tf.int64)[0]
     noise = sampling.uniform_noise(
         (batch_size, positions, vocab), objective.seed, step, sampling.first_example_index(batch_size)
     )

@@ -11,18 +11,18 @@ _PHILOX = 1  # tf.random.Algorithm.PHILOX
 _ELEMENTS_PER_COUNTER = 4  # Philox yields four 32-bit values per counter increment.
 
 
-def first_example_index(local_batch_size: int) -> tf.Tensor:
+def first_example_index(local_batch_size) -> tf.Tensor:
     """Returns the index of this replica's first example in the global batch (int64 scalar)."""
     context = tf.distribute.get_replica_context()
     replica = context.replica_id_in_sync_group if context is not None else 0
-    return tf.cast(replica, tf.int64) * local_batch_size
+    return tf.cast(replica, tf.int64) * tf.cast(local_batch_size, tf.int64)
 
 
 def uniform_noise(shape: tuple[int, int, int], seed: int, step: tf.Tensor, first_example: tf.Tensor) -> tf.Tensor:
     """Uniform [0, 1) noise `(batch, positions, vocab)`, keyed on (seed, step, first_example + row).
 
     Args:
-        shape: static `(batch, positions, vocab)`.
+        shape: `(batch, positions, vocab)`; positions and vocab static, batch an int or a scalar tensor.
         seed: int. The run's seed.
         step: int scalar tensor. The global step.
         first_example: int64 scalar tensor. Global index of row 0.

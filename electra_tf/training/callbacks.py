@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from electra_tf.models.electra_pretrainer import NONFINITE_METRIC
+
 
 class CheckpointEvery(keras.callbacks.Callback):
     """Saves a `tf.train.CheckpointManager` checkpoint at each epoch end (an epoch is `checkpoint_every` steps) and
@@ -86,7 +88,7 @@ class TrainingLogger(keras.callbacks.Callback):
         tokens_per_second = (step - self._last_step) * self.tokens_per_step / max(now - self._last_time, 1e-9)
         remaining = (self.total_steps - step) * self.tokens_per_step / max(tokens_per_second, 1e-9)
         self._last_step, self._last_time = step, now
-        values = {k: float(v) for k, v in (logs or {}).items()}
+        values = {k: float(v) for k, v in (logs or {}).items() if k != NONFINITE_METRIC}
         learning_rate = float(self.learning_rate(step))
         record = {"step": step, "tokens_per_second": tokens_per_second, "learning_rate": learning_rate, **values}
         self.history.append(record)

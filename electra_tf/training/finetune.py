@@ -71,8 +71,19 @@ class FinetuningConfig:
     random_encoder: bool = False
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("epochs, batch_size and eval_batch_size must be positive.")
+        for name in ("epochs", "batch_size", "eval_batch_size", "sequence_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, but received {name}={getattr(self, name)}.")
+        if self.learning_rate <= 0 or self.weight_decay < 0:
+            raise ValueError(
+                "learning_rate must be positive and weight_decay non-negative, but received "
+                f"learning_rate={self.learning_rate}, weight_decay={self.weight_decay}."
+            )
+        for name in ("warmup_fraction", "dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), but received {name}={getattr(self, name)}.")
+        if not 0 < self.layerwise_decay <= 1:
+            raise ValueError(f"layerwise_decay must be in (0, 1], but received layerwise_decay={self.layerwise_decay}.")
         if self.on_bad_row not in reader.ON_ERROR:
             raise ValueError(f"on_bad_row must be one of {reader.ON_ERROR}, but received {self.on_bad_row!r}.")
         if self.max_train_examples is not None and self.max_train_examples < 1:
@@ -148,6 +159,7 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
     """
     if num_trials < 1:
         raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
+    io_utils.check_output_dir(model_dir, "model_dir")
     task = registry.get(task_name)
     read = lambda split: read_examples(task, data_dir, split, config, source, tfds_download)  # noqa: E731
     train = read("train")
@@ -157,8 +169,6 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
     dev = {split: read(split) for split in evaluation_splits(task) if _available(task, data_dir, split, source)}
     if "dev" not in dev:
         raise FileNotFoundError(f"Task {task.name!r} has no dev file under {data_dir}; fine-tuning needs one to score.")
-    tf.io.gfile.makedirs(model_dir)
-    config_io.save(config, os.path.join(model_dir, "finetuning_config.json"))
     logging.info("%s: %d train examples; dev splits %s", task.name, len(train), {s: len(e) for s, e in dev.items()})
 
     trials = []
@@ -174,6 +184,10 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
             learning_rate=config.learning_rate, layerwise_decay_rate=config.layerwise_decay,
             weight_decay=config.weight_decay, warmup_fraction=config.warmup_fraction, jit_compile=config.jit_compile,
         )
+        if trial == 0:
+            # Only now: a bad encoder or setting, found while building the first model, leaves no model_dir behind.
+            tf.io.gfile.makedirs(model_dir)
+            config_io.save(config, os.path.join(model_dir, "finetuning_config.json"))
         validation = (dev["dev"].features(), dev["dev"].labels) if config.validate_every_epoch else None
         started = time.time()
         classifier.fit(

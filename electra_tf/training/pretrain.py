@@ -27,14 +27,14 @@ from absl import logging
 from electra_tf import config_io, io_utils
 from electra_tf.data.metadata import PretrainingDataMetadata
 from electra_tf.data.pretraining_data_builder import VOCAB_FILE
-from electra_tf.data.pretraining_dataset import pretraining_dataset
+from electra_tf.data.pretraining_dataset import check_batch_size, pretraining_dataset
 from electra_tf.interop import checkpoint as converted_checkpoint
 from electra_tf.interop import initialization
 from electra_tf.models import keras_hub_export, saving
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
 from electra_tf.tokenization.vocabulary import Vocabulary
-from electra_tf.training import callbacks
+from electra_tf.training import callbacks, nonfinite
 from electra_tf.training.optimization import WarmupLinearDecay, create_optimizer
 from electra_tf.training.pretraining_config import PretrainingConfig
 
@@ -105,6 +105,11 @@ def resolve_config(config: PretrainingConfig, train_data: str, model_dir: str) -
     metadata = PretrainingDataMetadata.load(train_data)
     vocabulary = Vocabulary.load(os.path.join(train_data, VOCAB_FILE))
     metadata.check_compatible(vocabulary, config.max_seq_length, source=train_data)
+    # Batches the data cannot fill fail now, before model_dir is written, not at the final evaluation.
+    holdout = config.eval_holdout_shards if len(metadata.shards) > config.eval_holdout_shards > 0 else 0
+    check_batch_size(metadata, train_data, config.train_batch_size, "train" if holdout else "all", holdout)
+    if holdout:
+        check_batch_size(metadata, train_data, config.eval_batch_size, "eval", holdout)
     if vocabulary.size != config.encoder.vocab_size:
         logging.info("Using the data's vocabulary size %d (config said %d).", vocabulary.size, config.encoder.vocab_size)
         config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, vocab_size=vocabulary.size))
@@ -119,6 +124,17 @@ def resolve_config(config: PretrainingConfig, train_data: str, model_dir: str) -
                     "--model_dir, or the config the run was started with."
                 )
     return config, vocabulary, metadata
+
+
+def _remove_interrupted_saves(checkpoint_dir: str) -> None:
+    """Deletes the `ckpt-N_temp` folders of saves that were killed part-way.
+
+    A save writes into `ckpt-N_temp/`, merges it into `ckpt-N.index` and `ckpt-N.data-*`, and only then rewrites the
+    `checkpoint` state file (atomically), so an interrupted save never changes which checkpoint is the latest.
+    """
+    for path in tf.io.gfile.glob(os.path.join(checkpoint_dir, "ckpt-*_temp")):
+        logging.warning("Removing %s, left by a save that was interrupted.", path)
+        tf.io.gfile.rmtree(path)
 
 
 def _datasets(config: PretrainingConfig, train_data: str, metadata: PretrainingDataMetadata, start_step: int):
@@ -136,40 +152,76 @@ def _datasets(config: PretrainingConfig, train_data: str, metadata: PretrainingD
             **common,
         )
 
-    evaluation = None
-    if holdout:
-        evaluation = pretraining_dataset(
-            train_data, config.eval_batch_size, seed=config.seed + 1, split="eval", shuffle_buffer_size=1, **common
+    def evaluation(input_context=None):
+        return pretraining_dataset(
+            train_data,
+            config.eval_batch_size,
+            seed=config.seed + 1,
+            split="eval",
+            shuffle_buffer_size=1,
+            input_context=input_context,
+            **common,
         )
-    return train, evaluation
+
+    return train, evaluation if holdout else None
 
 
-def _custom_loop(model, strategy, config, train_fn, step_variable, chief_manager, worker_manager, logger, steps_per_execution):
-    """Trains with `strategy.run(model.train_step)` over a distributed dataset (MultiWorkerMirroredStrategy)."""
-    dataset = strategy.distribute_datasets_from_function(train_fn)
-    iterator = iter(dataset)
+def _metrics_reader(metrics):
+    """Returns a function giving the metrics' results aggregated over every replica and worker (the variables are
+    sum-on-read, so reading them in cross-replica context all-reduces them)."""
+    read = tf.function(lambda: {m.name: m.result() for m in metrics})
+    return lambda: {name: float(value) for name, value in read().items()}
+
+
+def _custom_loop(model, strategy, config, train_fn, step_variable, manager, checkpoint_dir, worker_dir, logger, steps_per_execution):
+    """Trains with `strategy.run(model.train_step)` over a distributed dataset (MultiWorkerMirroredStrategy).
+
+    Every worker runs the same sequence of collective calls: the steps, the metric reads and the checkpoint saves.
+    Metrics are reset at each checkpoint, as `fit` resets them at each epoch.
+    """
+    iterator = iter(strategy.distribute_datasets_from_function(train_fn))
 
     @tf.function
     def run_steps(iterator):
-        logs = None
-        for _ in tf.range(steps_per_execution):
-            logs = strategy.run(model.train_step, args=(next(iterator),))
-        return logs
+        strategy.run(model.train_step, args=(next(iterator),))
+        for _ in tf.range(steps_per_execution - 1):
+            strategy.run(model.train_step, args=(next(iterator),))
 
+    read_metrics = _metrics_reader([m for m in model.metrics if m.name != "discriminator_auc"])
     logger.set_model(model)
     logger.on_train_begin()
-    saved_block = int(step_variable.numpy()) // config.checkpoint_every
-    while int(step_variable.numpy()) < config.num_train_steps:
-        logs = run_steps(iterator)
-        logs = {k: strategy.experimental_local_results(v)[0] for k, v in logs.items()}
-        logger.on_train_batch_end(0, logs)
+    step = int(step_variable.numpy())
+    saved_block = step // config.checkpoint_every
+    while step < config.num_train_steps:
+        previous = step
+        run_steps(iterator)
+        logs = read_metrics()
         step = int(step_variable.numpy())
+        nonfinite.check(logs, step, tf.train.latest_checkpoint(checkpoint_dir), previous)
+        logger.on_train_batch_end(0, logs)
         if step // config.checkpoint_every > saved_block or step >= config.num_train_steps:
             # Every worker must take part in the save; only the chief's copy is kept.
-            (chief_manager or worker_manager).save(checkpoint_number=step)
+            manager.save(checkpoint_number=step)
+            if worker_dir and tf.io.gfile.exists(worker_dir):
+                tf.io.gfile.rmtree(worker_dir)  # A non-chief's copy is written only to keep the collectives in step.
             saved_block = step // config.checkpoint_every
+            for metric in model.metrics:
+                metric.reset_state()
+
+
+def _custom_evaluate(model, strategy, eval_fn, steps: int) -> dict:
+    """`model.evaluate` for MultiWorkerMirroredStrategy: `steps` global batches, metrics aggregated over workers."""
     for metric in model.metrics:
         metric.reset_state()
+    iterator = iter(strategy.distribute_datasets_from_function(eval_fn))
+
+    @tf.function
+    def run_steps(iterator):
+        for _ in tf.range(steps):
+            strategy.run(model.test_step, args=(next(iterator),))
+
+    run_steps(iterator)
+    return _metrics_reader(model.evaluation_metrics)()
 
 
 def run_pretraining(config: PretrainingConfig, train_data: str, model_dir: str, options: RunOptions = RunOptions()) -> dict:
@@ -211,9 +263,11 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
         optimizer.build(model.trainable_variables)
         checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
         checkpoint_dir = os.path.join(model_dir, CHECKPOINT_DIR)
-        worker_dir = None if chief else tempfile.mkdtemp(prefix="electra_tf_worker_checkpoints_")
+        # Non-chief workers save too (the save is collective) into a folder that is deleted after each save.
+        worker_dir = None if chief else os.path.join(tempfile.gettempdir(), f"electra_tf_worker_checkpoints_{os.getpid()}")
         manager = tf.train.CheckpointManager(checkpoint, worker_dir or checkpoint_dir, max_to_keep=config.keep_checkpoints)
-        chief_manager = manager if chief else None
+        if chief:
+            _remove_interrupted_saves(checkpoint_dir)
         latest = tf.train.latest_checkpoint(checkpoint_dir)
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched()
@@ -226,7 +280,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     step = int(optimizer.iterations.numpy())
     # A step is one optimizer update; with gradient accumulation it consumes several batches.
     accumulation = config.optimizer.gradient_accumulation_steps
-    train_fn, eval_dataset = _datasets(config, train_data, metadata, step * accumulation)
+    train_fn, eval_fn = _datasets(config, train_data, metadata, step * accumulation)
     num_predictions = config.masking.num_predictions(config.max_seq_length)
     flops = accumulation * pretraining_flops_per_step(
         config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length, num_predictions
@@ -244,7 +298,10 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
 
     if step < config.num_train_steps:
         if options.strategy == "multi_worker":
-            _custom_loop(model, strategy, config, train_fn, optimizer.iterations, chief_manager, manager, logger, options.steps_per_execution)
+            _custom_loop(
+                model, strategy, config, train_fn, optimizer.iterations, manager, checkpoint_dir, worker_dir, logger,
+                options.steps_per_execution,
+            )
         else:
             evaluate_every = max(1, config.eval_every // config.checkpoint_every) if config.eval_every else None
             model.fit(
@@ -252,23 +309,25 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
                 steps_per_epoch=config.checkpoint_every * accumulation,
                 epochs=math.ceil(config.num_train_steps / config.checkpoint_every),
                 initial_epoch=step // config.checkpoint_every,
-                validation_data=eval_dataset if evaluate_every else None,
+                validation_data=eval_fn() if evaluate_every else None,
                 validation_steps=config.eval_steps if evaluate_every else None,
                 validation_freq=evaluate_every or 1,
                 callbacks=[
                     callbacks.StopAtStep(config.num_train_steps, optimizer.iterations),
                     logger,
+                    nonfinite.NonFiniteGuard(checkpoint_dir, optimizer.iterations),
                     callbacks.CheckpointEvery(manager, optimizer.iterations),
                 ],
                 verbose=0,
             )
 
     evaluation = {}
-    if eval_dataset is not None:
-        evaluation = model.evaluate(eval_dataset, steps=config.eval_steps, return_dict=True, verbose=0)
+    if eval_fn is not None:
+        if options.strategy == "multi_worker":
+            evaluation = _custom_evaluate(model, strategy, eval_fn, config.eval_steps)
+        else:
+            evaluation = model.evaluate(eval_fn(), steps=config.eval_steps, return_dict=True, verbose=0)
         logger.on_test_end(evaluation)
-    if worker_dir:
-        tf.io.gfile.rmtree(worker_dir)
 
     results = {
         "step": int(optimizer.iterations.numpy()),

@@ -59,9 +59,17 @@ class PretrainingConfig:
     def __post_init__(self):
         objectives.get(self.objective)
         self.encoder.generator(self.generator_fraction)
-        for name in ("train_batch_size", "num_train_steps", "checkpoint_every", "keep_checkpoints", "log_every", "eval_steps"):
+        positive = ("train_batch_size", "eval_batch_size", "num_train_steps", "checkpoint_every", "keep_checkpoints",
+                    "log_every", "eval_steps", "max_seq_length")
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, but received {name}={getattr(self, name)}.")
+        for name in ("eval_holdout_shards", "eval_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, but received {name}={getattr(self, name)}.")
+        # The data pipeline takes seeds in [0, 2**31), and evaluation uses seed + 1.
+        if not 0 <= self.seed < 2**31 - 1:
+            raise ValueError(f"seed must be in [0, 2**31 - 1), but received seed={self.seed}.")
         if self.max_seq_length > self.encoder.max_position_embeddings:
             raise ValueError(
                 f"max_seq_length={self.max_seq_length} exceeds max_position_embeddings="

@@ -1,11 +1,15 @@
 """The input pipeline: fixed shapes, determinism, fresh masks per epoch, exact resume, and input sharding."""
 
+import json
+import pathlib
+import shutil
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from electra_tf.data.metadata import PretrainingDataMetadata
-from electra_tf.data.pretraining_dataset import pretraining_dataset
+from electra_tf.data.pretraining_dataset import check_batch_size, pretraining_dataset
 from electra_tf.tokenization.vocabulary import Vocabulary
 
 
@@ -126,3 +130,34 @@ def test_shuffling_mixes_shards_and_covers_every_example_once_per_epoch(pretrain
     rows = {row.tobytes() for batch in batches for row in batch}
     # Identical texts (e.g. repeated headers) may collide; anything more means an example was read twice.
     assert len(rows) >= steps * batch_size - 5, "examples repeated within one epoch"
+
+
+def test_truncated_or_missing_shard_is_refused_by_name(pretraining_data, tmp_path):
+    data = shutil.copytree(pretraining_data, tmp_path / "data")
+    metadata = PretrainingDataMetadata.load(str(data))
+    first, last = (data / shard.file for shard in (metadata.shards[0], metadata.shards[-1]))
+    assert metadata.shards[0].num_bytes == first.stat().st_size > 0
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
+    with pytest.raises(ValueError, match=rf"{first.name} has \d+ bytes, but metadata.json records .*Rebuild the data"):
+        pretraining_dataset(str(data), batch_size=8)
+    last.unlink()
+    shutil.copy(pathlib.Path(pretraining_data) / first.name, first)
+    with pytest.raises(FileNotFoundError, match=rf"{last.name} is missing"):
+        PretrainingDataMetadata.load(str(data))
+    # Data written before sizes were recorded still loads; only the existence of its shards is checked.
+    shutil.copy(pathlib.Path(pretraining_data) / last.name, last)
+    raw = json.loads((data / "metadata.json").read_text())
+    for shard in raw["shards"]:
+        del shard["num_bytes"]
+    (data / "metadata.json").write_text(json.dumps(raw))
+    assert PretrainingDataMetadata.load(str(data)).shards[0].num_bytes is None
+
+
+def test_batch_size_the_split_cannot_fill_is_refused(pretraining_data):
+    metadata = PretrainingDataMetadata.load(pretraining_data)
+    eval_examples = metadata.shards[-1].num_examples
+    check_batch_size(metadata, pretraining_data, eval_examples, "eval", holdout_shards=1)
+    with pytest.raises(ValueError, match=rf"batch_size={eval_examples + 1} exceeds the {eval_examples} examples"):
+        check_batch_size(metadata, pretraining_data, eval_examples + 1, "eval", holdout_shards=1)
+    with pytest.raises(ValueError, match="batch_size must be positive, but received batch_size=0"):
+        check_batch_size(metadata, pretraining_data, 0)

@@ -25,15 +25,6 @@ def mrpc_texts(glue_dir):
     return {"text_a": text_a, "text_b": text_b}
 
 
-@pytest.fixture(scope="module")
-def exported(saved_encoder, tmp_path_factory):
-    classifier = ElectraClassifier.from_pretrained(
-        saved_encoder, num_outputs=2, labels=["not_equivalent", "equivalent"], pair=True, sequence_length=64
-    )
-    path = serving.export_classifier(classifier, str(tmp_path_factory.mktemp("export") / "mrpc"), model_name="mrpc")
-    return classifier, path
-
-
 def _serve(path, inputs):
     result = subprocess.run(
         [sys.executable, str(CLIENT), path], input=json.dumps(inputs), capture_output=True, text=True,
@@ -42,8 +33,8 @@ def _serve(path, inputs):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_fresh_process_matches_keras(exported, mrpc_texts):
-    classifier, path = exported
+def test_fresh_process_matches_keras(mrpc_export, mrpc_texts):
+    classifier, path = mrpc_export
     assert path.endswith("/1")
     served = _serve(path, mrpc_texts)
     assert served["foreign_modules"] == []
@@ -55,8 +46,22 @@ def test_fresh_process_matches_keras(exported, mrpc_texts):
     assert outputs["label"] == [classifier.labels[i] for i in expected.argmax(-1)]
 
 
-def test_saved_model_cli_lists_string_inputs(exported):
-    _, path = exported
+def test_empty_huge_and_non_utf8_texts_get_valid_predictions(mrpc_export):
+    _, path = mrpc_export
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    words, no_spaces = "word " * 20_000, "x" * 100_000  # 100 kB each.
+    outputs = signature(
+        text_a=tf.constant(["", words, no_spaces, b"caf\xe9 \xff\xfe", ""]),
+        text_b=tf.constant([words, "", "", "Fine.", ""]),
+    )
+    probabilities = outputs["probabilities"].numpy()
+    assert probabilities.shape == (5, 2) and np.isfinite(probabilities).all()
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-5)
+    assert {label.decode() for label in outputs["label"].numpy()} <= {"not_equivalent", "equivalent"}
+
+
+def test_saved_model_cli_lists_string_inputs(mrpc_export):
+    _, path = mrpc_export
     shown = subprocess.run(
         ["saved_model_cli", "show", "--all", "--dir", path], capture_output=True, text=True, env=subprocess_env(), timeout=300
     ).stdout
@@ -67,8 +72,8 @@ def test_saved_model_cli_lists_string_inputs(exported):
     assert "outputs['probabilities']" in signature and "outputs['label']" in signature
 
 
-def test_only_ops_stock_tf_serving_runs(exported, data_dir):
-    _, path = exported
+def test_only_ops_stock_tf_serving_runs(mrpc_export, data_dir):
+    _, path = mrpc_export
     shared_list = data_dir.parent / "serving" / "tf_text_ops_in_tf_serving.txt"
     allowed = op_allowlist.tf_text_ops_in_tf_serving()
     if shared_list.exists():  # The package's copy is the project's list.
@@ -90,10 +95,10 @@ def test_allowlist_catches_round_robin_trimmer(tmp_path):
     assert "TFText>RoundRobinTrim" in op_allowlist.disallowed_ops(str(tmp_path))
 
 
-def test_warmup_requests_replay(exported):
+def test_warmup_requests_replay(mrpc_export):
     from tensorflow_serving.apis import prediction_log_pb2
 
-    _, path = exported
+    _, path = mrpc_export
     records = list(tf.data.TFRecordDataset(f"{path}/assets.extra/{serving.WARMUP_FILE}").as_numpy_iterator())
     assert len(records) == 2
     signature = tf.saved_model.load(path).signatures["serving_default"]

@@ -1,0 +1,36 @@
+"""bin/benchmark's fine-tuning/serving suite and the soak run, end to end on a micro model (figures are not
+asserted: speed is measured by the benchmark, not by tests)."""
+
+import json
+import subprocess
+import sys
+
+from electra_tf.benchmarks import soak
+from tests.conftest import repo_root, subprocess_env
+
+
+def test_finetune_suite_reports_throughput_and_serving_latency(micro_config, vocab_file):
+    result = subprocess.run(
+        [sys.executable, str(repo_root() / "bin" / "benchmark"), "--suite=finetune", f"--config={micro_config}",
+         f"--vocab_file={vocab_file}"],
+        capture_output=True, text=True, env=subprocess_env(), timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = {f["name"]: f for f in (json.loads(l) for l in result.stdout.splitlines() if l.startswith("{"))}
+    assert set(figures) == {"finetuning", "serving_latency_batch1", "serving_latency_batch32"}
+    assert figures["finetuning"]["value"] > 0 and figures["finetuning"]["unit"] == "examples/s"
+    for batch in (1, 32):
+        latency = figures[f"serving_latency_batch{batch}"]
+        assert 0 < latency["value"] <= latency["p99_ms"]
+        assert latency["real_tokens"] == 128.0, "every input fills the sequence with real tokens"
+    assert "serving_latency_batch32" in result.stdout.split("figure")[-1], "the readable table follows"
+
+
+def test_soak_samples_memory_and_disk_and_survives_its_final_kill(micro_config, pretraining_data, tmp_path):
+    summary = soak.soak(micro_config, pretraining_data, minutes=0.5, output_dir=str(tmp_path), checkpoint_every=10, sample_seconds=2)
+    assert len(summary["samples"]) >= 5
+    assert all(s["rss_mb"] > 0 for s in summary["samples"])
+    assert summary["losses"] and summary["steps"] >= 10
+    assert summary["disk_mb_max"] > 0 and summary["last_checkpoint_restorable"]
+    assert len(list((tmp_path / "run" / "checkpoints").glob("*.index"))) <= 3, "keep_checkpoints=3"
+    assert json.loads((tmp_path / "soak.json").read_text())["steps"] == summary["steps"]
