@@ -15,6 +15,7 @@ _BINARIES = {
     "electra-finetune": "finetune",
     "electra-export": "export",
     "electra-convert": "convert",
+    "electra-experiment": "experiment",
 }
 
 setuptools.setup(
@@ -51,7 +52,9 @@ setuptools.setup(
         # Parity tests against HF transformers and --reference=hf benchmarks. torch==2.13.0 resolves to the CPU
         # build kept on this project's machines; an unpinned torch pulls a multi-GB CUDA build.
         "interop": ["torch==2.13.0", "transformers>=4.46,<6", "safetensors>=0.4,<1"],
-        "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22"],
+        # The equal-compute experiment's plot.
+        "experiments": ["matplotlib>=3.8,<4"],
+        "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22", "matplotlib>=3.8,<4"],
     },
     entry_points={
         "console_scripts": [

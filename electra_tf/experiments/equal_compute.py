@@ -1,0 +1,369 @@
+"""Objectives compared at equal pre-training compute: the paper's central claim (ELECTRA beats MLM at equal FLOPs).
+
+One command runs every stage, each skipped when its output exists, so an interrupted run resumes:
+
+1. learn a vocabulary and build pre-training TFRecords from the corpus (once);
+2. pre-train the same discriminator architecture with each objective and seed, for the same total training FLOPs
+   from the analytical count, generator included: the reference objective gets `reference_steps` steps, every other
+   objective `round(budget / its FLOPs per step)`. Checkpoints land at each FLOPs fraction;
+3. save the encoder of every checkpoint that is fine-tuned (all final ones; intermediate ones of `intermediate_seeds`);
+4. fine-tune each of them on each task, `finetune_trials` seeds, with `bin/finetune`;
+5. `report.py` turns the results into a table (Markdown and JSON) and a plot.
+
+Pre-training and fine-tuning run as `bin/pretrain` and `bin/finetune` child processes: what is measured is exactly what
+users run, and each run starts from a clean TensorFlow state.
+"""
+
+import dataclasses
+import fractions
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from typing import Optional
+
+from absl import logging
+
+from electra_tf import config_io, errors, io_utils, settings
+from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.training.pretraining_config import PretrainingConfig
+
+# The paper's GLUE dev metrics: Matthews correlation for CoLA, Spearman for STS-B, accuracy for the others.
+GLUE_METRICS = {"cola": "mcc", "sts-b": "spearman", "sst-2": "accuracy", "mrpc": "accuracy", "rte": "accuracy",
+                "qnli": "accuracy", "qqp": "accuracy", "mnli": "accuracy", "wnli": "accuracy"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """What to compare, at what budget.
+
+    Args:
+        name: str. Names the output folders.
+        corpus: str. A file under `<ELECTRA_DATA_DIR>/corpus/`, or a path.
+        pretraining_config: str. The base `PretrainingConfig` file, relative to the repository root or absolute.
+        objectives: list of str. Objectives compared; the first is the reference unless `reference_objective` is set.
+        reference_objective: str. Its `reference_steps` define the FLOPs budget.
+        reference_steps: int. Steps of the reference objective at the final budget.
+        masking: dict. Per-objective `MaskingConfig` overrides (BERT's 80/10/10 for "mlm").
+        flops_fractions: list of float. Budget fractions with a checkpoint; must include 1.0.
+        pretrain_seeds: list of int. Pre-training seeds of every objective.
+        intermediate_seeds: list of int. Pre-training seeds whose checkpoints below 1.0 are fine-tuned too.
+        warmup_fraction: float. Pre-training warmup, as a share of each run's own steps.
+        tasks: list of str. GLUE tasks.
+        finetune: dict. `FinetuningConfig` fields for every task.
+        task_finetune: dict. Per-task `FinetuningConfig` overrides (e.g. an SST-2 subsample).
+        finetune_trials: int. Fine-tuning seeds per task.
+    """
+
+    name: str = "electra_vs_mlm"
+    corpus: str = "gutenberg_100MB.txt"
+    pretraining_config: str = "configs/pretraining/tiny.json"
+    objectives: tuple = ("electra", "mlm")
+    reference_objective: str = "electra"
+    reference_steps: int = 1000
+    masking: dict = dataclasses.field(default_factory=dict)
+    flops_fractions: tuple = (0.25, 0.5, 1.0)
+    pretrain_seeds: tuple = (0, 1)
+    intermediate_seeds: tuple = (0,)
+    warmup_fraction: float = 0.1
+    tasks: tuple = ("cola", "sst-2", "mrpc", "sts-b", "rte")
+    finetune: dict = dataclasses.field(default_factory=dict)
+    task_finetune: dict = dataclasses.field(default_factory=dict)
+    finetune_trials: int = 3
+
+    def __post_init__(self):
+        if self.reference_objective not in self.objectives:
+            raise ValueError(f"reference_objective={self.reference_objective!r} is not among objectives={list(self.objectives)}.")
+        if 1.0 not in self.flops_fractions or any(not 0 < f <= 1 for f in self.flops_fractions):
+            raise ValueError(f"flops_fractions must lie in (0, 1] and include 1.0, but received {list(self.flops_fractions)}.")
+        if len(self.pretrain_seeds) < 1 or self.finetune_trials < 1 or self.reference_steps < 1:
+            raise ValueError("pretrain_seeds, finetune_trials and reference_steps must be non-empty / positive.")
+        unknown = sorted(set(self.tasks) - set(GLUE_METRICS))
+        if unknown:
+            raise ValueError(f"Unknown tasks {unknown}; choose from {sorted(GLUE_METRICS)}.")
+        for seed in self.intermediate_seeds:
+            if seed not in self.pretrain_seeds:
+                raise ValueError(f"intermediate_seeds holds {seed}, which is not among pretrain_seeds={list(self.pretrain_seeds)}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingRun:
+    objective: str
+    seed: int
+    steps: int
+    flops_per_step: int
+    checkpoint_steps: tuple  # One per FLOPs fraction, in the order of `flops_fractions`.
+
+    @property
+    def name(self) -> str:
+        return f"{self.objective}-seed{self.seed}"
+
+
+def base_config(experiment: ExperimentConfig) -> PretrainingConfig:
+    path = experiment.pretraining_config
+    if not os.path.isabs(path):
+        path = str(settings.repo_root() / path)
+    return config_io.load(PretrainingConfig, path)
+
+
+def objective_config(experiment: ExperimentConfig, base: PretrainingConfig, objective: str) -> PretrainingConfig:
+    masking = dataclasses.replace(base.masking, **experiment.masking.get(objective, {}))
+    return dataclasses.replace(base, objective=objective, masking=masking)
+
+
+def flops_per_step(config: PretrainingConfig) -> int:
+    """Analytical training FLOPs of one step of `config`: the count `bin/benchmark` and `bin/pretrain` report."""
+    return pretraining_flops_per_step(
+        config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length,
+        config.masking.num_predictions(config.max_seq_length),
+    )
+
+
+def plan(experiment: ExperimentConfig, vocab_size: Optional[int] = None) -> tuple[int, list[PretrainingRun]]:
+    """Returns the FLOPs budget and the pre-training runs that match it.
+
+    Every run's step count is a multiple of the fractions' common denominator, so each FLOPs fraction falls on a
+    checkpoint; the rounding moves a run's total by less than one checkpoint interval, and the actual totals are
+    reported beside the budget.
+    """
+    base = base_config(experiment)
+    if vocab_size is not None:
+        base = dataclasses.replace(base, encoder=dataclasses.replace(base.encoder, vocab_size=vocab_size))
+    denominator = math.lcm(*(fractions.Fraction(f).limit_denominator(1000).denominator for f in experiment.flops_fractions))
+    reference = objective_config(experiment, base, experiment.reference_objective)
+    budget = experiment.reference_steps * flops_per_step(reference)
+    runs = []
+    for objective in experiment.objectives:
+        config = objective_config(experiment, base, objective)
+        per_step = flops_per_step(config)
+        steps = max(denominator, round(budget / per_step / denominator) * denominator)
+        checkpoints = tuple(round(f * steps) for f in experiment.flops_fractions)
+        runs += [PretrainingRun(objective, seed, steps, per_step, checkpoints) for seed in experiment.pretrain_seeds]
+    return budget, runs
+
+
+class Experiment:
+    """Runs (and resumes) the stages of an `ExperimentConfig` under `output_dir`.
+
+    Args:
+        config: `ExperimentConfig`.
+        output_dir: str. Vocabulary, data, pre-training and fine-tuning runs; `summary.json` at the end.
+        glue_dir: str. The GLUE root.
+    """
+
+    def __init__(self, config: ExperimentConfig, output_dir: str, glue_dir: str):
+        self.config = config
+        self.output_dir = output_dir
+        self.glue_dir = glue_dir
+        self.vocab_file = os.path.join(output_dir, "vocab.txt")
+        self.data_dir = os.path.join(output_dir, "pretraining_data")
+        self.stage_seconds = {}
+
+    # ------------------------------------------------------------------ stages
+    def run(self) -> dict:
+        started = time.time()
+        io_utils.check_output_dir(self.output_dir, "output_dir")
+        os.makedirs(self.output_dir, exist_ok=True)
+        config_io.save(self.config, os.path.join(self.output_dir, "experiment_config.json"))
+        self._timed("data", self.build_data)
+        budget, runs = plan(self.config, self._vocab_size())
+        self.print_flops(budget, runs)
+        for run in runs:
+            self._timed(f"pretrain/{run.name}", lambda run=run: self.pretrain(run))
+        for run in runs:
+            self._timed(f"export/{run.name}", lambda run=run: self.export_checkpoints(run))
+        for run in runs:
+            for fraction, encoder_dir in self.encoders(run):
+                for task in self.config.tasks:
+                    self._timed(f"finetune/{run.name}/{fraction}/{task}", lambda e=encoder_dir, t=task: self.finetune(e, t))
+        summary = {
+            "config": dataclasses.asdict(self.config),
+            "budget_flops": budget,
+            "runs": [self.run_summary(run) for run in runs],
+            "stage_seconds": _read_timings(self.output_dir),
+            "wall_seconds_this_invocation": round(time.time() - started, 1),
+        }
+        io_utils.write_text_atomic(os.path.join(self.output_dir, "summary.json"), json.dumps(summary, indent=1) + "\n")
+        return summary
+
+    def _timed(self, name: str, stage) -> None:
+        """Runs a stage; if it did work, records its wall time in `timings.json` (kept across resumed invocations)."""
+        started = time.time()
+        if stage():
+            self.stage_seconds[name] = round(time.time() - started, 1)
+            timings = _read_timings(self.output_dir)
+            timings[name] = self.stage_seconds[name]
+            io_utils.write_text_atomic(os.path.join(self.output_dir, TIMINGS_FILE), json.dumps(timings, indent=1) + "\n")
+            print(f"[{time.strftime('%H:%M:%S')}] {name}: {self.stage_seconds[name]:.0f} s", flush=True)
+
+    def _vocab_size(self) -> int:
+        with open(self.vocab_file, encoding="utf-8") as f:
+            return sum(1 for line in f if line.strip())
+
+    def build_data(self) -> bool:
+        """Vocabulary and TFRecords from the corpus, once."""
+        from electra_tf.data.pretraining_data_builder import PretrainingDataConfig, build_pretraining_data  # pylint: disable=import-outside-toplevel
+        from electra_tf.data.packing import PackingConfig  # pylint: disable=import-outside-toplevel
+        from electra_tf.tokenization.vocab_learner import learn_wordpiece_vocab  # pylint: disable=import-outside-toplevel
+
+        corpus = self.config.corpus if os.path.exists(self.config.corpus) else str(settings.corpus_file(self.config.corpus))
+        ran = False
+        if not os.path.exists(self.vocab_file):
+            learn_wordpiece_vocab([corpus]).save(self.vocab_file)
+            ran = True
+        if not os.path.exists(os.path.join(self.data_dir, "metadata.json")):
+            seq_len = base_config(self.config).max_seq_length
+            data_config = PretrainingDataConfig(packing=PackingConfig(max_seq_length=seq_len))
+            build_pretraining_data([corpus], self.vocab_file, self.data_dir, data_config, show_progress=False)
+            ran = True
+        return ran
+
+    def run_dir(self, run: PretrainingRun) -> str:
+        return os.path.join(self.output_dir, "pretrain", run.name)
+
+    def pretrain(self, run: PretrainingRun) -> bool:
+        model_dir = self.run_dir(run)
+        if os.path.exists(os.path.join(model_dir, "results.json")):
+            return False
+        base = dataclasses.replace(base_config(self.config), encoder=dataclasses.replace(base_config(self.config).encoder, vocab_size=self._vocab_size()))
+        config = objective_config(self.config, base, run.objective)
+        interval = math.gcd(*run.checkpoint_steps)
+        config = dataclasses.replace(
+            config,
+            seed=run.seed,
+            num_train_steps=run.steps,
+            checkpoint_every=interval,
+            keep_checkpoints=run.steps // interval,
+            log_every=min(config.log_every, interval),
+            optimizer=dataclasses.replace(config.optimizer, warmup_steps=round(self.config.warmup_fraction * run.steps)),
+        )
+        os.makedirs(model_dir, exist_ok=True)
+        config_path = os.path.join(model_dir, "run_config.json")
+        config_io.save(config, config_path)
+        _child([
+            "electra_tf.cli.pretrain", f"--config={config_path}", f"--train_data={self.data_dir}", f"--model_dir={model_dir}",
+        ], os.path.join(model_dir, "pretrain.log"))
+        return True
+
+    def encoders(self, run: PretrainingRun) -> list[tuple[float, str]]:
+        """(FLOPs fraction, encoder folder) of every checkpoint of `run` that is fine-tuned."""
+        chosen = []
+        for fraction in self.config.flops_fractions:
+            if fraction == 1.0:
+                chosen.append((fraction, os.path.join(self.run_dir(run), "discriminator")))
+            elif run.seed in self.config.intermediate_seeds:
+                chosen.append((fraction, os.path.join(self.run_dir(run), f"discriminator_at_{fraction:g}")))
+        return chosen
+
+    def export_checkpoints(self, run: PretrainingRun) -> bool:
+        """Saves the discriminator of each intermediate checkpoint that is fine-tuned."""
+        from electra_tf.models import saving  # pylint: disable=import-outside-toplevel
+        from electra_tf.models.electra_pretrainer import ElectraPretrainer  # pylint: disable=import-outside-toplevel
+        from electra_tf.tokenization.vocabulary import Vocabulary  # pylint: disable=import-outside-toplevel
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        ran = False
+        for (fraction, encoder_dir), step in zip(self.encoders(run), self._steps_of(run)):
+            if fraction == 1.0 or os.path.exists(os.path.join(encoder_dir, saving.CONFIG_FILE)):
+                continue
+            config = config_io.load(PretrainingConfig, os.path.join(self.run_dir(run), "run_config.json"))
+            model = ElectraPretrainer(**config.pretrainer_kwargs())
+            path = os.path.join(self.run_dir(run), "checkpoints", f"ckpt-{step}")
+            tf.train.Checkpoint(model=model).restore(path).expect_partial()
+            _, _, tokenizer = saving.load_encoder(os.path.join(self.run_dir(run), "discriminator"))
+            saving.save_encoder(model.discriminator, encoder_dir, Vocabulary.load(self.vocab_file), tokenizer)
+            ran = True
+        return ran
+
+    def _steps_of(self, run: PretrainingRun) -> list[int]:
+        """The step of each fine-tuned checkpoint, in the order of `encoders`."""
+        return [
+            step for fraction, step in zip(self.config.flops_fractions, run.checkpoint_steps)
+            if fraction == 1.0 or run.seed in self.config.intermediate_seeds
+        ]
+
+    def finetune_dir(self, encoder_dir: str, task: str) -> str:
+        relative = os.path.relpath(encoder_dir, os.path.join(self.output_dir, "pretrain"))
+        return os.path.join(self.output_dir, "finetune", relative, task)
+
+    def finetune(self, encoder_dir: str, task: str) -> bool:
+        model_dir = self.finetune_dir(encoder_dir, task)
+        if os.path.exists(os.path.join(model_dir, "results.json")):
+            return False
+        settings_ = dict(self.config.finetune, **self.config.task_finetune.get(task, {}))
+        os.makedirs(os.path.dirname(model_dir), exist_ok=True)
+        config_path = model_dir + ".finetuning_config.json"
+        io_utils.write_text_atomic(config_path, json.dumps(settings_, indent=1) + "\n")
+        _child([
+            "electra_tf.cli.finetune", f"--task={task}", f"--data_dir={self.glue_dir}", f"--pretrained={encoder_dir}",
+            f"--model_dir={model_dir}", f"--config={config_path}", f"--num_trials={self.config.finetune_trials}",
+            "--keras_verbose=0",
+        ], model_dir + ".log")
+        return True
+
+    # ------------------------------------------------------------------ results
+    def run_summary(self, run: PretrainingRun) -> dict:
+        results = json.load(open(os.path.join(self.run_dir(run), "results.json"), encoding="utf-8"))
+        scores = {}
+        for (fraction, encoder_dir), step in zip(self.encoders(run), self._steps_of(run)):
+            per_task = {}
+            for task in self.config.tasks:
+                with open(os.path.join(self.finetune_dir(encoder_dir, task), "results.json"), encoding="utf-8") as f:
+                    finetuned = json.load(f)
+                per_task[task] = [trial["dev"]["dev"][GLUE_METRICS[task]] for trial in finetuned["trials"]]
+            scores[f"{fraction:g}"] = {"step": step, "flops": step * run.flops_per_step, "tasks": per_task}
+        return {
+            "objective": run.objective,
+            "seed": run.seed,
+            "steps": run.steps,
+            "flops_per_step": run.flops_per_step,
+            "flops_per_step_reported_by_pretrain": results["flops_per_step"],
+            "total_flops": run.steps * run.flops_per_step,
+            "pretrain_wall_seconds": results["wall_seconds"],
+            "final_train": {k: v for k, v in results["train"].items() if k != "step"},
+            "final_eval": results["eval"],
+            "checkpoints": scores,
+        }
+
+    def print_flops(self, budget: int, runs: list[PretrainingRun]) -> None:
+        print(f"FLOPs budget: {budget:.4e} ({self.config.reference_steps} steps of {self.config.reference_objective})")
+        seen = set()
+        for run in runs:
+            if run.objective in seen:
+                continue
+            seen.add(run.objective)
+            print(
+                f"  {run.objective:>16}: {run.flops_per_step:.4e} FLOPs/step x {run.steps} steps = "
+                f"{run.flops_per_step * run.steps:.4e} ({run.flops_per_step * run.steps / budget:.3f} of the budget); "
+                f"checkpoints at steps {list(run.checkpoint_steps)}",
+                flush=True,
+            )
+
+
+TIMINGS_FILE = "timings.json"
+
+
+def _read_timings(output_dir: str) -> dict:
+    path = os.path.join(output_dir, TIMINGS_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def total_wall_seconds(output_dir: str) -> float:
+    """The summed wall time of every stage, over all the invocations that did work."""
+    return sum(_read_timings(output_dir).values())
+
+
+def _child(module_and_flags: list[str], log_path: str) -> None:
+    """Runs `python -m <module> <flags>`, appending its output to `log_path`; raises with the log's tail on failure."""
+    with open(log_path, "a", encoding="utf-8") as log:
+        code = subprocess.run([sys.executable, "-m", *module_and_flags], stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    if code:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            tail = f.read()[-3000:]
+        raise errors.RunFailedError(f"{module_and_flags[0]} failed with exit status {code}; its log is {log_path}:\n{tail}")
+    logging.info("%s finished (%s).", module_and_flags[0], log_path)

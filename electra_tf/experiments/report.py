@@ -1,0 +1,153 @@
+"""Turns an equal-compute experiment's `summary.json` into a results table (Markdown and JSON) and a plot (PNG).
+
+Scores are ×100 (GLUE convention). For each run (objective, pre-training seed) and checkpoint, the GLUE average of
+fine-tuning trial k is the mean over tasks of trial k's dev score; a point's spread covers every (pre-training seed,
+fine-tuning trial) pair at that budget, so both sources of variance are in it.
+"""
+
+import json
+import os
+import statistics
+from collections import defaultdict
+
+from electra_tf import io_utils
+
+
+def _spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def aggregate(summary: dict) -> dict:
+    """{"points": [...], "final": {...}, "tasks": {...}, "verdict": {...}} from `summary.json`."""
+    tasks = list(summary["config"]["tasks"])
+    budget = summary["budget_flops"]
+    by_point = defaultdict(list)  # (objective, fraction) -> GLUE averages of every (seed, trial)
+    task_scores = defaultdict(lambda: defaultdict(list))  # (objective, fraction) -> task -> scores
+    per_seed = defaultdict(dict)  # (objective, fraction) -> seed -> median over trials
+    flops = {}
+    for run in summary["runs"]:
+        for fraction, checkpoint in run["checkpoints"].items():
+            key = (run["objective"], float(fraction))
+            flops.setdefault(key, []).append(checkpoint["flops"])
+            trials = len(next(iter(checkpoint["tasks"].values())))
+            averages = [100 * statistics.fmean(checkpoint["tasks"][t][k] for t in tasks) for k in range(trials)]
+            by_point[key] += averages
+            per_seed[key][run["seed"]] = statistics.median(averages)
+            for task in tasks:
+                task_scores[key][task] += [100 * v for v in checkpoint["tasks"][task]]
+    points = []
+    for (objective, fraction), values in sorted(by_point.items()):
+        points.append({
+            "objective": objective,
+            "fraction": fraction,
+            "flops": statistics.fmean(flops[(objective, fraction)]),
+            "glue_average": _spread(values),
+            "per_pretraining_seed": per_seed[(objective, fraction)],
+            "tasks": {task: _spread(scores) for task, scores in task_scores[(objective, fraction)].items()},
+        })
+    finals = {p["objective"]: p for p in points if p["fraction"] == 1.0}
+    verdict = {}
+    if "electra" in finals and "mlm" in finals:
+        electra, mlm = finals["electra"]["glue_average"], finals["mlm"]["glue_average"]
+        gap = electra["median"] - mlm["median"]
+        half_range = max((electra["max"] - electra["min"]) / 2, (mlm["max"] - mlm["min"]) / 2)
+        verdict = {
+            "electra_median": electra["median"],
+            "mlm_median": mlm["median"],
+            "gap": gap,
+            "larger_half_range": half_range,
+            "electra_wins_beyond_spread": gap > half_range,
+        }
+    return {"budget_flops": budget, "tasks": tasks, "points": points, "verdict": verdict}
+
+
+def markdown(results: dict, summary: dict, command: str) -> str:
+    tasks = results["tasks"]
+    lines = [
+        "| objective | FLOPs fraction | FLOPs | GLUE avg median [min, max] (n) | "
+        + " | ".join(f"{t} median" for t in tasks) + " |",
+        "|---|---|---|---|" + "---|" * len(tasks),
+    ]
+    for p in results["points"]:
+        g = p["glue_average"]
+        lines.append(
+            f"| {p['objective']} | {p['fraction']:g} | {p['flops']:.3e} | {g['median']:.1f} [{g['min']:.1f}, {g['max']:.1f}] ({g['n']}) | "
+            + " | ".join(f"{p['tasks'][t]['median']:.1f}" for t in tasks) + " |"
+        )
+    runs = ["| run | steps | FLOPs/step | total FLOPs | FLOPs/step from bin/pretrain | pre-training wall s | final train loss |",
+            "|---|---|---|---|---|---|---|"]
+    for r in summary["runs"]:
+        runs.append(
+            f"| {r['objective']} seed {r['seed']} | {r['steps']} | {r['flops_per_step']:.4e} | {r['total_flops']:.4e} | "
+            f"{r['flops_per_step_reported_by_pretrain']:.4e} | {r['pretrain_wall_seconds']:.0f} | {r['final_train'].get('loss', float('nan')):.4g} |"
+        )
+    v = results["verdict"]
+    verdict = (
+        f"At the final budget ELECTRA's median GLUE dev average is {v['electra_median']:.1f} and MLM's {v['mlm_median']:.1f}: "
+        f"a gap of {v['gap']:+.1f} points against a larger half-range of {v['larger_half_range']:.1f}. "
+        + ("ELECTRA wins beyond the seed spread." if v["electra_wins_beyond_spread"] else "The gap is NOT wider than the seed spread.")
+        if v else "No electra/mlm pair to compare."
+    )
+    return "\n".join([
+        f"Command: `{command}`",
+        "",
+        f"FLOPs budget: {results['budget_flops']:.4e} training FLOPs per run (analytical count, generator included).",
+        "",
+        verdict,
+        "",
+        "GLUE dev scores ×100 (CoLA: MCC, STS-B: Spearman, others: accuracy). Spread: every (pre-training seed, "
+        "fine-tuning seed) pair.",
+        "",
+        *lines,
+        "",
+        "Pre-training runs:",
+        "",
+        *runs,
+        "",
+    ])
+
+
+def plot(results: dict, path: str) -> None:
+    import matplotlib  # pylint: disable=import-outside-toplevel
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    by_objective = defaultdict(list)
+    for p in results["points"]:
+        by_objective[p["objective"]].append(p)
+    for objective, points in sorted(by_objective.items()):
+        points.sort(key=lambda p: p["flops"])
+        x = [p["flops"] for p in points]
+        median = [p["glue_average"]["median"] for p in points]
+        low = [p["glue_average"]["median"] - p["glue_average"]["min"] for p in points]
+        high = [p["glue_average"]["max"] - p["glue_average"]["median"] for p in points]
+        axis.errorbar(x, median, yerr=[low, high], marker="o", capsize=4, label=objective)
+    axis.set_xscale("log")
+    axis.set_xlabel("pre-training FLOPs (analytical, generator included)")
+    axis.set_ylabel("GLUE dev average (median, min–max)")
+    axis.set_title("Objectives at equal pre-training compute")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    tmp = io_utils.temporary_path(path) + ".png"
+    figure.savefig(tmp)
+    plt.close(figure)
+    os.replace(tmp, path)
+
+
+def write_report(summary_path: str, docs_dir: str, command: str, wall_seconds: float) -> dict:
+    """Writes `results.md`, `results.json` and `glue_vs_flops.png` into `docs_dir`; returns the results."""
+    with open(summary_path, encoding="utf-8") as f:
+        summary = json.load(f)
+    results = aggregate(summary)
+    results["command"] = command
+    results["wall_seconds"] = wall_seconds
+    results["runs"] = summary["runs"]
+    os.makedirs(docs_dir, exist_ok=True)
+    io_utils.write_text_atomic(os.path.join(docs_dir, "results.json"), json.dumps(results, indent=1) + "\n")
+    text = markdown(results, summary, command) + f"\nWall time: {wall_seconds / 60:.1f} min.\n"
+    io_utils.write_text_atomic(os.path.join(docs_dir, "results.md"), text)
+    plot(results, os.path.join(docs_dir, "glue_vs_flops.png"))
+    return results
