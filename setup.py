@@ -6,7 +6,9 @@ import setuptools
 
 _ROOT = pathlib.Path(__file__).parent
 
-# One entry per binary in bin/: (console script, module in electra_tf.cli).
+# One entry per binary in bin/: (console script, module in electra_tf.cli). Only the electra-* console scripts are
+# installed: bin/'s short names (convert, export, ...) would shadow other programs on PATH, ImageMagick's convert
+# among them.
 _BINARIES = {
     "electra-build-vocab": "build_vocab",
     "electra-build-pretraining-data": "build_pretraining_data",
@@ -61,5 +63,4 @@ setuptools.setup(
             f"{script}=electra_tf.cli.{module}:run" for script, module in _BINARIES.items()
         ],
     },
-    scripts=[f"bin/{module}" for module in _BINARIES.values()],
 )
