@@ -165,8 +165,9 @@ class Experiment:
     def run(self) -> dict:
         started = time.time()
         io_utils.check_output_dir(self.output_dir, "output_dir")
+        self.check_same_experiment()
         os.makedirs(self.output_dir, exist_ok=True)
-        config_io.save(self.config, os.path.join(self.output_dir, "experiment_config.json"))
+        config_io.save(self.config, os.path.join(self.output_dir, CONFIG_FILE))
         self._timed("data", self.build_data)
         budget, runs = plan(self.config, self._vocab_size())
         self.print_flops(budget, runs)
@@ -187,6 +188,19 @@ class Experiment:
         }
         io_utils.write_text_atomic(os.path.join(self.output_dir, "summary.json"), json.dumps(summary, indent=1) + "\n")
         return summary
+
+    def check_same_experiment(self) -> None:
+        """Refuses to resume an output_dir made with another config: its finished stages would be reused silently."""
+        path = os.path.join(self.output_dir, CONFIG_FILE)
+        if not os.path.exists(path):
+            return
+        previous = config_io.load(ExperimentConfig, path)
+        changed = [f.name for f in dataclasses.fields(ExperimentConfig) if getattr(previous, f.name) != getattr(self.config, f.name)]
+        if changed:
+            raise ValueError(
+                f"{self.output_dir} holds an experiment made with a different config ({', '.join(changed)} differ): "
+                "its finished stages would be reused. Pass a new --output_dir, or the config that made it."
+            )
 
     def _timed(self, name: str, stage) -> None:
         """Runs a stage; if it did work, records its wall time in `timings.json` (kept across resumed invocations)."""
@@ -343,6 +357,7 @@ class Experiment:
 
 
 TIMINGS_FILE = "timings.json"
+CONFIG_FILE = "experiment_config.json"
 
 
 def _read_timings(output_dir: str) -> dict:

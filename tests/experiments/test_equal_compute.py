@@ -87,3 +87,13 @@ def test_report_aggregates_seeds_and_trials(tmp_path):
     report.write_report(str(tmp_path / "summary.json"), str(tmp_path / "docs"), "electra-experiment", 60.0)
     assert (tmp_path / "docs" / "glue_vs_flops.png").exists()
     assert "Wall time: 1.0 min." in (tmp_path / "docs" / "results.md").read_text()
+
+
+def test_resuming_with_another_config_is_refused(tmp_path):
+    config = config_io.load(equal_compute.ExperimentConfig, str(SHIPPED))
+    experiment = equal_compute.Experiment(config, str(tmp_path), "glue")
+    config_io.save(config, str(tmp_path / equal_compute.CONFIG_FILE))
+    experiment.check_same_experiment()  # The same config resumes.
+    changed = equal_compute.Experiment(dataclasses.replace(config, reference_steps=900), str(tmp_path), "glue")
+    with pytest.raises(ValueError, match="reference_steps differ"):
+        changed.check_same_experiment()
