@@ -32,5 +32,6 @@ def test_soak_samples_memory_and_disk_and_survives_its_final_kill(micro_config, 
     assert all(s["rss_mb"] > 0 for s in summary["samples"])
     assert summary["losses"] and summary["steps"] >= 10
     assert summary["disk_mb_max"] > 0 and summary["last_checkpoint_restorable"]
-    assert len(list((tmp_path / "run" / "checkpoints").glob("*.index"))) <= 3, "keep_checkpoints=3"
+    # keep_checkpoints=3; the final SIGKILL can land after a save and before the manager deletes the oldest one.
+    assert len(list((tmp_path / "run" / "checkpoints").glob("*.index"))) <= 4
     assert json.loads((tmp_path / "soak.json").read_text())["steps"] == summary["steps"]
