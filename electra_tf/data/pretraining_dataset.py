@@ -72,6 +72,12 @@ def select_shards(
     return [path for path, _ in chosen], sum(count for _, count in chosen)
 
 
+def usable_holdout_shards(metadata: PretrainingDataMetadata, requested: int) -> int:
+    """The shards a run holds out for evaluation: `requested`, or 0 when the data has too few shards to spare them
+    (training then reads every shard, and there is no evaluation split)."""
+    return requested if len(metadata.shards) > requested > 0 else 0
+
+
 def check_batch_size(
     metadata: PretrainingDataMetadata, data_dir: str, batch_size: int, split: str = "all", holdout_shards: int = 0
 ) -> None:

@@ -43,11 +43,14 @@ class ExperimentConfig:
         name: str. Names the output folders.
         corpus: str. A file under `<ELECTRA_DATA_DIR>/corpus/`, or a path.
         pretraining_config: str. The base `PretrainingConfig` file, relative to the repository root or absolute.
+        pretraining_overrides: dict. Fields of the base config replaced for every objective, nested dicts merged
+            (`{"optimizer": {"learning_rate": 0.002}}`), so a variant needs no copy of the base file.
         objectives: list of str. Objectives compared; the first is the reference unless `reference_objective` is set.
         reference_objective: str. Its `reference_steps` define the FLOPs budget.
         reference_steps: int. Steps of the reference objective at the final budget.
         masking: dict. Per-objective `MaskingConfig` overrides (BERT's 80/10/10 for "mlm").
-        flops_fractions: list of float. Budget fractions with a checkpoint; must include 1.0.
+        flops_fractions: list of float. Budget fractions with a checkpoint; must include 1.0. A fraction of 0 is the
+            untrained initialization: fine-tuned too, it is the floor that pre-training has to lift.
         pretrain_seeds: list of int. Pre-training seeds of every objective.
         intermediate_seeds: list of int. Pre-training seeds whose checkpoints below 1.0 are fine-tuned too.
         warmup_fraction: float. Pre-training warmup, as a share of each run's own steps.
@@ -60,6 +63,7 @@ class ExperimentConfig:
     name: str = "electra_vs_mlm"
     corpus: str = "gutenberg_100MB.txt"
     pretraining_config: str = "configs/pretraining/tiny.json"
+    pretraining_overrides: dict = dataclasses.field(default_factory=dict)
     objectives: tuple = ("electra", "mlm")
     reference_objective: str = "electra"
     reference_steps: int = 1000
@@ -76,8 +80,8 @@ class ExperimentConfig:
     def __post_init__(self):
         if self.reference_objective not in self.objectives:
             raise ValueError(f"reference_objective={self.reference_objective!r} is not among objectives={list(self.objectives)}.")
-        if 1.0 not in self.flops_fractions or any(not 0 < f <= 1 for f in self.flops_fractions):
-            raise ValueError(f"flops_fractions must lie in (0, 1] and include 1.0, but received {list(self.flops_fractions)}.")
+        if 1.0 not in self.flops_fractions or any(not 0 <= f <= 1 for f in self.flops_fractions):
+            raise ValueError(f"flops_fractions must lie in [0, 1] and include 1.0, but received {list(self.flops_fractions)}.")
         if len(self.pretrain_seeds) < 1 or self.finetune_trials < 1 or self.reference_steps < 1:
             raise ValueError("pretrain_seeds, finetune_trials and reference_steps must be non-empty / positive.")
         unknown = sorted(set(self.tasks) - set(GLUE_METRICS))
@@ -101,11 +105,21 @@ class PretrainingRun:
         return f"{self.objective}-seed{self.seed}"
 
 
+def _merged(base: dict, overrides: dict) -> dict:
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
 def base_config(experiment: ExperimentConfig) -> PretrainingConfig:
+    """The base `PretrainingConfig` file with `pretraining_overrides` applied."""
     path = experiment.pretraining_config
     if not os.path.isabs(path):
         path = str(settings.repo_root() / path)
-    return config_io.load(PretrainingConfig, path)
+    raw = io_utils.read_json(path, "pre-training configuration file")
+    source = f"{path} with pretraining_overrides" if experiment.pretraining_overrides else path
+    return config_io.from_dict(PretrainingConfig, _merged(raw, experiment.pretraining_overrides), source=source)
 
 
 def objective_config(experiment: ExperimentConfig, base: PretrainingConfig, objective: str) -> PretrainingConfig:
@@ -241,7 +255,8 @@ class Experiment:
         model_dir = self.run_dir(run)
         if os.path.exists(os.path.join(model_dir, "results.json")):
             return False
-        base = dataclasses.replace(base_config(self.config), encoder=dataclasses.replace(base_config(self.config).encoder, vocab_size=self._vocab_size()))
+        base = base_config(self.config)
+        base = dataclasses.replace(base, encoder=dataclasses.replace(base.encoder, vocab_size=self._vocab_size()))
         config = objective_config(self.config, base, run.objective)
         interval = math.gcd(*run.checkpoint_steps)
         config = dataclasses.replace(
@@ -272,7 +287,10 @@ class Experiment:
         return chosen
 
     def export_checkpoints(self, run: PretrainingRun) -> bool:
-        """Saves the discriminator of each intermediate checkpoint that is fine-tuned."""
+        """Saves the discriminator of each intermediate checkpoint that is fine-tuned (at step 0: the run's seeded
+        initialization)."""
+        import keras  # pylint: disable=import-outside-toplevel
+
         from electra_tf.models import saving  # pylint: disable=import-outside-toplevel
         from electra_tf.models.electra_pretrainer import ElectraPretrainer  # pylint: disable=import-outside-toplevel
         from electra_tf.tokenization.vocabulary import Vocabulary  # pylint: disable=import-outside-toplevel
@@ -283,9 +301,11 @@ class Experiment:
             if fraction == 1.0 or os.path.exists(os.path.join(encoder_dir, saving.CONFIG_FILE)):
                 continue
             config = config_io.load(PretrainingConfig, os.path.join(self.run_dir(run), "run_config.json"))
+            keras.utils.set_random_seed(config.seed)  # As bin/pretrain seeds it: step 0 is the run's own start.
             model = ElectraPretrainer(**config.pretrainer_kwargs())
-            path = os.path.join(self.run_dir(run), "checkpoints", f"ckpt-{step}")
-            tf.train.Checkpoint(model=model).restore(path).expect_partial()
+            if step:
+                path = os.path.join(self.run_dir(run), "checkpoints", f"ckpt-{step}")
+                tf.train.Checkpoint(model=model).restore(path).expect_partial()
             _, _, tokenizer = saving.load_encoder(os.path.join(self.run_dir(run), "discriminator"))
             saving.save_encoder(model.discriminator, encoder_dir, Vocabulary.load(self.vocab_file), tokenizer)
             ran = True

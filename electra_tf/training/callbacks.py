@@ -44,8 +44,13 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class TrainingLogger(keras.callbacks.Callback):
-    """Every `log_every` steps: a progress line (step, metrics, tokens/s, ETA) and TensorBoard scalars (metrics,
-    learning rate, tokens/s). Writes the resolved configuration as TensorBoard text at the start.
+    """At every multiple of `log_every` steps (and the last step): a progress line (step, metrics, tokens/s, ETA) and
+    TensorBoard scalars (metrics, learning rate, tokens/s). Writes the resolved configuration as TensorBoard text at
+    the start.
+
+    Each logged metric is the mean over the steps since the previous log line (or the last checkpoint, where Keras
+    resets them at each epoch), not `fit`'s running mean since the epoch began: the logger resets the model's metrics
+    after every line. A running mean over a long epoch lags the model by hundreds of steps and hides plateaus.
 
     Args:
         log_dir: str or None. TensorBoard folder; None writes no summaries (non-chief workers).
@@ -82,7 +87,7 @@ class TrainingLogger(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.step_variable.numpy())
-        if step - self._last_step < self.log_every and step < self.total_steps:
+        if step // self.log_every == self._last_step // self.log_every and step < self.total_steps:
             return
         now = time.perf_counter()
         tokens_per_second = (step - self._last_step) * self.tokens_per_step / max(now - self._last_time, 1e-9)
@@ -104,6 +109,9 @@ class TrainingLogger(keras.callbacks.Callback):
                     if name != "step":
                         tf.summary.scalar(f"train/{name}", value, step=step)
             self.writer.flush()
+        if self.model is not None:
+            for metric in self.model.metrics:
+                metric.reset_state()
 
     def on_test_end(self, logs=None):
         if self.writer and logs:

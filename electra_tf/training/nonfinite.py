@@ -10,7 +10,7 @@ Under mixed_float16 loss scaling an overflowing gradient is routine (the optimiz
 step), so only the loss is checked there.
 """
 
-from typing import Optional
+from typing import Callable, Optional
 
 import keras
 import tensorflow as tf
@@ -24,17 +24,19 @@ class NonFiniteLossError(errors.RunFailedError):
     """Training produced a non-finite loss or gradient."""
 
 
-def check(logs: Optional[dict], step: int, last_checkpoint: Optional[str], previous_step: Optional[int] = None) -> None:
+def check(logs: Optional[dict], step: int, last_checkpoint: Callable[[], Optional[str]], previous_step: Optional[int] = None) -> None:
     """Raises `NonFiniteLossError` if `logs` count a non-finite step.
 
     Args:
         logs: the step function's logs, holding `nonfinite_steps`.
         step: int. The global step after the compiled call.
-        last_checkpoint: str or None. The newest checkpoint on disk.
+        last_checkpoint: callable returning the newest checkpoint on disk, or None. Called only to word the error,
+            so that a healthy step does not list the checkpoint folder.
         previous_step: int or None. The global step before the call, when it ran several steps.
     """
     if not logs or float(logs.get(METRIC, 0.0)) <= 0:
         return
+    last_checkpoint = last_checkpoint()
     where = f"step {step}" if previous_step is None or previous_step >= step - 1 else f"steps {previous_step + 1}-{step}"
     loss = logs.get("loss")
     shown = f" (running loss {float(loss):.4g})" if loss is not None else ""
@@ -70,5 +72,5 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.step_variable.numpy())
-        check(logs, step, tf.train.latest_checkpoint(self.checkpoint_dir), self._previous)
+        check(logs, step, lambda: tf.train.latest_checkpoint(self.checkpoint_dir), self._previous)
         self._previous = step

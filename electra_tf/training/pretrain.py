@@ -27,7 +27,7 @@ from absl import logging
 from electra_tf import config_io, io_utils
 from electra_tf.data.metadata import PretrainingDataMetadata
 from electra_tf.data.pretraining_data_builder import VOCAB_FILE
-from electra_tf.data.pretraining_dataset import check_batch_size, pretraining_dataset
+from electra_tf.data.pretraining_dataset import check_batch_size, pretraining_dataset, usable_holdout_shards
 from electra_tf.interop import checkpoint as converted_checkpoint
 from electra_tf.interop import initialization
 from electra_tf.models import keras_hub_export, saving
@@ -106,7 +106,7 @@ def resolve_config(config: PretrainingConfig, train_data: str, model_dir: str) -
     vocabulary = Vocabulary.load(os.path.join(train_data, VOCAB_FILE))
     metadata.check_compatible(vocabulary, config.max_seq_length, source=train_data)
     # Batches the data cannot fill fail now, before model_dir is written, not at the final evaluation.
-    holdout = config.eval_holdout_shards if len(metadata.shards) > config.eval_holdout_shards > 0 else 0
+    holdout = usable_holdout_shards(metadata, config.eval_holdout_shards)
     check_batch_size(metadata, train_data, config.train_batch_size, "train" if holdout else "all", holdout)
     if holdout:
         check_batch_size(metadata, train_data, config.eval_batch_size, "eval", holdout)
@@ -138,7 +138,7 @@ def _remove_interrupted_saves(checkpoint_dir: str) -> None:
 
 
 def _datasets(config: PretrainingConfig, train_data: str, metadata: PretrainingDataMetadata, start_step: int):
-    holdout = config.eval_holdout_shards if len(metadata.shards) > config.eval_holdout_shards > 0 else 0
+    holdout = usable_holdout_shards(metadata, config.eval_holdout_shards)
     common = dict(masking_config=config.masking, max_seq_length=config.max_seq_length, holdout_shards=holdout)
 
     def train(input_context=None):
@@ -197,7 +197,7 @@ def _custom_loop(model, strategy, config, train_fn, step_variable, manager, chec
         run_steps(iterator)
         logs = read_metrics()
         step = int(step_variable.numpy())
-        nonfinite.check(logs, step, tf.train.latest_checkpoint(checkpoint_dir), previous)
+        nonfinite.check(logs, step, lambda: tf.train.latest_checkpoint(checkpoint_dir), previous)
         logger.on_train_batch_end(0, logs)
         if step // config.checkpoint_every > saved_block or step >= config.num_train_steps:
             # Every worker must take part in the save; only the chief's copy is kept.
@@ -314,8 +314,8 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
                 validation_freq=evaluate_every or 1,
                 callbacks=[
                     callbacks.StopAtStep(config.num_train_steps, optimizer.iterations),
-                    logger,
                     nonfinite.NonFiniteGuard(checkpoint_dir, optimizer.iterations),
+                    logger,  # After the guard: the logger resets the metrics, the non-finite count among them.
                     callbacks.CheckpointEvery(manager, optimizer.iterations),
                 ],
                 verbose=0,

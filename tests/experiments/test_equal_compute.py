@@ -39,7 +39,7 @@ def test_shipped_plan_matches_the_budget_and_the_benchmark_count():
 @pytest.mark.large
 def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, glue_dir, tmp_path):
     micro = dataclasses.replace(config_io.load(equal_compute.ExperimentConfig, str(SHIPPED)), corpus=corpus_slice,
-                                pretraining_config=micro_config, reference_steps=8, flops_fractions=(0.5, 1.0),
+                                pretraining_config=micro_config, reference_steps=8, flops_fractions=(0.0, 0.5, 1.0),
                                 tasks=("rte",), finetune={"epochs": 1, "sequence_length": 32, "max_train_examples": 64,
                                                           "validate_every_epoch": False}, task_finetune={},
                                 finetune_trials=2)
@@ -52,7 +52,9 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
     assert "FLOPs budget" in first.stdout and "mlm:" in first.stdout.replace("  ", "")
     results = json.loads((tmp_path / "docs" / "results.json").read_text())
     points = {(p["objective"], p["fraction"]) for p in results["points"]}
-    assert points == {("electra", 0.5), ("electra", 1.0), ("mlm", 0.5), ("mlm", 1.0)}
+    assert points == {(objective, fraction) for objective in ("electra", "mlm") for fraction in (0.0, 0.5, 1.0)}
+    untrained = next(p for p in results["points"] if p["objective"] == "mlm" and p["fraction"] == 0.0)
+    assert untrained["flops"] == 0 and untrained["glue_average"]["n"] == 2, "the seed-0 initialization, 2 trials"
     final = next(p for p in results["points"] if p["objective"] == "electra" and p["fraction"] == 1.0)
     assert final["glue_average"]["n"] == 4, "2 pre-training seeds x 2 fine-tuning trials"
     assert (tmp_path / "docs" / "glue_vs_flops.png").stat().st_size > 1000
@@ -63,6 +65,30 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
     second = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=600)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "pretrain/" not in second.stdout and "finetune/" not in second.stdout
+
+
+def test_pretraining_overrides_merge_into_the_base_config():
+    config = dataclasses.replace(config_io.load(equal_compute.ExperimentConfig, str(SHIPPED)),
+                                 pretraining_overrides={"optimizer": {"learning_rate": 0.002}, "generator_fraction": 0.5})
+    base = equal_compute.base_config(config)
+    shipped = equal_compute.base_config(dataclasses.replace(config, pretraining_overrides={}))
+    assert base.optimizer.learning_rate == 0.002 and base.generator_fraction == 0.5
+    # Nested dicts are merged, not replaced: the other optimizer fields keep the base file's values.
+    assert dataclasses.replace(base.optimizer, learning_rate=shipped.optimizer.learning_rate) == shipped.optimizer
+    # The generator's width is in the FLOPs count, so the plan changes with it.
+    assert equal_compute.plan(config)[0] > equal_compute.plan(dataclasses.replace(config, pretraining_overrides={}))[0]
+    bad = dataclasses.replace(config, pretraining_overrides={"optimizer": {"learning_rat": 0.002}})
+    with pytest.raises(ValueError, match=r"with pretraining_overrides:optimizer: unknown key\(s\) \['learning_rat'\]"):
+        equal_compute.base_config(bad)
+
+
+def test_fractions_must_lie_in_the_unit_interval_and_include_the_final_budget():
+    config = config_io.load(equal_compute.ExperimentConfig, str(SHIPPED))
+    for fractions in ((0.5,), (0.5, 1.5), (-0.1, 1.0)):
+        with pytest.raises(ValueError, match="flops_fractions must lie in"):
+            dataclasses.replace(config, flops_fractions=fractions)
+    _, runs = equal_compute.plan(dataclasses.replace(config, flops_fractions=(0.0, 0.5, 1.0)))
+    assert all(run.checkpoint_steps == (0, run.steps // 2, run.steps) for run in runs)
 
 
 def test_report_aggregates_seeds_and_trials(tmp_path):

@@ -1,0 +1,136 @@
+"""Cross-checks our ELECTRA training curve against HF transformers' ELECTRA trained on the same batches.
+
+When our pre-training shows something surprising (the discriminator falling back to the replace-rate prior, say),
+this tells a bug from a property of the setup: HF's `ElectraForMaskedLM` + `ElectraForPreTraining` (built by
+`benchmarks.hf_reference.build_hf_electra`: shared embeddings, tied generator output) are trained on the very batches
+and masks our input pipeline gives `bin/pretrain` for the same config and seed, with the same loss (generator MLM at
+the masked positions + `discriminator_weight` x replaced token detection on every real token), AdamW with the same
+no-decay rule, global-norm clipping and google-research/electra's warmup-then-linear-decay schedule. It logs the same
+metrics as `bin/pretrain`, each the mean over the steps since the previous line. The initial weights and the sampling
+noise differ (another framework's random streams), so curves agree in shape and level, not digit for digit.
+
+    python -m electra_tf.experiments.hf_crosscheck --config=RUN_CONFIG.json --train_data=DATA --steps=350 \\
+        --output=hf_curve.json
+
+Needs `torch` and `transformers` (the `interop` extra). Slow on CPU (PyTorch eager, about 3k tokens/s for `tiny` on
+2 cores): it is a diagnostic, not a trainer.
+"""
+
+import argparse
+import dataclasses
+import json
+import time
+
+from electra_tf import config_io, io_utils
+from electra_tf.training.pretraining_config import PretrainingConfig
+
+def is_decayed(name: str) -> bool:
+    """HF parameter names that weight decay applies to: not LayerNorm parameters, not biases (`NO_DECAY` in
+    `training.optimization`, in HF's naming)."""
+    return "LayerNorm" not in name and not name.endswith("bias")
+
+
+_METRICS = ("generator_loss", "generator_accuracy", "discriminator_loss", "discriminator_accuracy", "replace_rate",
+            "replaced_precision", "replaced_recall")
+
+
+def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: int = 50, seed: int = 0) -> list[dict]:
+    """Trains HF's ELECTRA for `steps` steps on the batches `bin/pretrain` would read; returns the logged records."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    import torch  # pylint: disable=import-outside-toplevel
+
+    from electra_tf.benchmarks.hf_reference import build_hf_electra  # pylint: disable=import-outside-toplevel
+    from electra_tf.data.metadata import PretrainingDataMetadata  # pylint: disable=import-outside-toplevel
+    from electra_tf.data.pretraining_dataset import pretraining_dataset, usable_holdout_shards  # pylint: disable=import-outside-toplevel
+
+    torch.manual_seed(seed)
+    metadata = PretrainingDataMetadata.load(train_data)
+    holdout = usable_holdout_shards(metadata, config.eval_holdout_shards)
+    batches = pretraining_dataset(
+        train_data, config.train_batch_size, config.masking, seed=config.seed, split="train" if holdout else "all",
+        holdout_shards=holdout, max_seq_length=config.max_seq_length,
+    ).take(steps).as_numpy_iterator()
+
+    encoder = dict(dataclasses.asdict(config.encoder), vocab_size=metadata.tokenizer["vocab_size"])
+    generator, discriminator, parameters = build_hf_electra(encoder, config.generator_fraction)
+    named = {id(p): n for n, p in list(discriminator.named_parameters()) + list(generator.named_parameters())}
+    decayed = [p for p in parameters if is_decayed(named[id(p)])]
+    undecayed = [p for p in parameters if not is_decayed(named[id(p)])]
+    opt = config.optimizer
+    optimizer = torch.optim.AdamW(
+        [{"params": decayed, "weight_decay": opt.weight_decay}, {"params": undecayed, "weight_decay": 0.0}],
+        lr=opt.learning_rate, betas=(opt.beta_1, opt.beta_2), eps=opt.epsilon,
+    )
+
+    def rate(step):  # google-research/electra's schedule, as `WarmupLinearDecay`: a factor of the peak rate.
+        decayed_factor = max(0.0, 1.0 - step / max(1, config.num_train_steps))
+        return step / opt.warmup_steps if step < opt.warmup_steps else decayed_factor
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
+    generator.train()
+    discriminator.train()
+    records, window, started = [], {name: [] for name in _METRICS}, time.perf_counter()
+    for step, batch in enumerate(batches, start=1):
+        t = {k: torch.from_numpy(np.array(v)) for k, v in batch.items()}
+        ids, original, positions = t["token_ids"].long(), t["original_token_ids"].long(), t["mask_positions"].long()
+        attention, segments, weights = t["padding_mask"].long(), t["segment_ids"].long(), t["mask_weights"].float()
+        hidden = generator.electra(input_ids=ids, attention_mask=attention, token_type_ids=segments).last_hidden_state
+        hidden = torch.gather(hidden, 1, positions[..., None].expand(-1, -1, hidden.shape[-1]))
+        logits = generator.generator_lm_head(generator.generator_predictions(hidden))
+        targets = t["mask_ids"].long()
+        per_position = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+        mlm_loss = (per_position * weights).sum() / weights.sum().clamp(min=1e-5)
+        with torch.no_grad():
+            noise = torch.rand_like(logits).clamp(1e-9, 1 - 1e-9)
+            sampled = (logits / config.temperature - torch.log(-torch.log(noise))).argmax(-1)
+            used = weights > 0
+            corrupted = ids.clone()
+            corrupted.scatter_(1, positions, torch.where(used, sampled, torch.gather(ids, 1, positions)))
+            real = attention.bool()
+            labels = (corrupted != original) & real
+        disc_logits = discriminator(input_ids=corrupted, attention_mask=attention, token_type_ids=segments).logits
+        per_token = torch.nn.functional.binary_cross_entropy_with_logits(disc_logits, labels.float(), reduction="none")
+        rtd_loss = (per_token * real).sum() / real.sum()
+        loss = config.generator_weight * mlm_loss + config.discriminator_weight * rtd_loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, opt.clip_norm)
+        optimizer.step()
+        schedule.step()
+
+        with torch.no_grad():
+            predicted = (disc_logits > 0) & real
+            correct = ((logits.argmax(-1) == targets).float() * weights).sum() / weights.sum()
+            true_positive = (predicted & labels).sum().float()
+            window["generator_loss"].append(float(mlm_loss))
+            window["generator_accuracy"].append(float(correct))
+            window["discriminator_loss"].append(float(rtd_loss))
+            window["discriminator_accuracy"].append(float(((predicted == labels) & real).sum() / real.sum()))
+            window["replace_rate"].append(float(labels.sum() / real.sum()))
+            window["replaced_precision"].append(float(true_positive / predicted.sum().clamp(min=1)))
+            window["replaced_recall"].append(float(true_positive / labels.sum().clamp(min=1)))
+        if step % log_every == 0 or step == steps:
+            record = {"step": step, **{name: float(np.mean(values)) for name, values in window.items()},
+                      "learning_rate": opt.learning_rate * rate(step), "seconds": round(time.perf_counter() - started, 1)}
+            records.append(record)
+            window = {name: [] for name in _METRICS}
+            print("hf step " + " ".join(f"{k}={v:.4g}" for k, v in record.items()), flush=True)
+    return records
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--config", required=True, help="A PretrainingConfig JSON (a run's pretraining_config.json).")
+    parser.add_argument("--train_data", required=True, help="A folder written by bin/build_pretraining_data.")
+    parser.add_argument("--steps", type=int, default=None, help="Steps to train; defaults to the config's num_train_steps.")
+    parser.add_argument("--log_every", type=int, default=50)
+    parser.add_argument("--output", default=None, help="Where to write the logged records as JSON.")
+    args = parser.parse_args()
+    config = config_io.load(PretrainingConfig, args.config)
+    records = hf_curve(config, args.train_data, args.steps or config.num_train_steps, args.log_every)
+    if args.output:
+        io_utils.write_text_atomic(args.output, json.dumps({"config": args.config, "history": records}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The HF cross-check trains HF's ELECTRA on our batches and logs our metrics."""
+
+import math
+
+import pytest
+
+from electra_tf import config_io
+from electra_tf.data.metadata import PretrainingDataMetadata
+from electra_tf.training.pretraining_config import PretrainingConfig
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+
+def test_hf_curve_trains_on_our_batches_with_our_schedule(micro_config, pretraining_data):
+    from electra_tf.experiments import hf_crosscheck
+
+    config = config_io.load(PretrainingConfig, micro_config)
+    records = hf_crosscheck.hf_curve(config, pretraining_data, steps=10, log_every=5)
+    assert [r["step"] for r in records] == [5, 10]
+    # WarmupLinearDecay: warmup 5 of 40 steps, then lr * (1 - step / 40).
+    assert records[0]["learning_rate"] == pytest.approx(config.optimizer.learning_rate * (1 - 5 / 40))
+    first = records[0]
+    vocab_size = PretrainingDataMetadata.load(pretraining_data).tokenizer["vocab_size"]
+    # At initialization the generator is near uniform and the discriminator near chance.
+    assert abs(first["generator_loss"] - math.log(vocab_size)) < 1.5
+    assert abs(first["discriminator_loss"] - math.log(2)) < 0.2
+    # Every masked position is resampled; a near-uniform generator almost never samples the original token.
+    assert 0.08 < first["replace_rate"] < 0.2
+    assert all(math.isfinite(v) for r in records for v in r.values())
+
+
+def test_weight_decay_skips_layer_norms_and_biases():
+    from electra_tf.experiments.hf_crosscheck import is_decayed
+
+    assert is_decayed("electra.encoder.layer.0.attention.self.query.weight")
+    assert not is_decayed("electra.encoder.layer.0.attention.output.LayerNorm.weight")
+    assert not is_decayed("electra.embeddings.LayerNorm.bias")
+    assert not is_decayed("generator_lm_head.bias")
