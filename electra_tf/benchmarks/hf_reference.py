@@ -28,7 +28,12 @@ def build_hf_electra(encoder: dict, generator_fraction: float):
     import transformers
 
     hidden = encoder["hidden_size"]
-    generator_hidden = max(1, int(round(hidden * generator_fraction)))
+    # `EncoderConfig.generator`'s rule, restated so that this process never imports TensorFlow.
+    if generator_fraction == 1.0:
+        generator_hidden, generator_heads, generator_ffn = hidden, encoder["num_heads"], encoder["intermediate_size"]
+    else:
+        generator_hidden = max(1, int(round(hidden * generator_fraction)))
+        generator_heads, generator_ffn = max(1, generator_hidden // 64), 4 * generator_hidden
     common = dict(
         vocab_size=encoder["vocab_size"],
         embedding_size=encoder.get("embedding_size") or hidden,
@@ -45,8 +50,7 @@ def build_hf_electra(encoder: dict, generator_fraction: float):
         hidden_size=hidden, num_attention_heads=encoder["num_heads"], intermediate_size=encoder["intermediate_size"], **common
     ))
     generator = transformers.ElectraForMaskedLM(transformers.ElectraConfig(
-        hidden_size=generator_hidden, num_attention_heads=max(1, generator_hidden // 64),
-        intermediate_size=4 * generator_hidden, **common
+        hidden_size=generator_hidden, num_attention_heads=generator_heads, intermediate_size=generator_ffn, **common
     ))
     generator.electra.embeddings = discriminator.electra.embeddings
     generator.generator_lm_head.weight = discriminator.electra.embeddings.word_embeddings.weight
@@ -104,7 +108,7 @@ def hf_pretraining_step(encoder: dict, generator_fraction: float, batch_size: in
 
     def synchronize():
         if torch.device(device).type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(torch.device(device))
 
     seconds = []
     for window in range(windows + 1):
@@ -123,7 +127,7 @@ def hf_pretraining_step(encoder: dict, generator_fraction: float, batch_size: in
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "threads": torch.get_num_threads(),
-        "device": torch.cuda.get_device_name() if torch.device(device).type == "cuda" else "cpu",
+        "device": torch.cuda.get_device_name(torch.device(device)) if torch.device(device).type == "cuda" else "cpu",
         "dtype": dtype,
         "batch_size": batch_size,
         "seq_len": seq_len,

@@ -6,8 +6,12 @@ this tells a bug from a property of the setup: HF's `ElectraForMaskedLM` + `Elec
 and masks our input pipeline gives `bin/pretrain` for the same config and seed, with the same loss (generator MLM at
 the masked positions + `discriminator_weight` x replaced token detection on every real token), AdamW with the same
 no-decay rule, global-norm clipping and google-research/electra's warmup-then-linear-decay schedule. It logs the same
-metrics as `bin/pretrain`, each the mean over the steps since the previous line. The initial weights and the sampling
-noise differ (another framework's random streams), so curves agree in shape and level, not digit for digit.
+metrics as `bin/pretrain`, each the mean over the steps since the previous line. Curves agree in shape and level, not
+digit for digit: the initial weights and the sampling noise come from PyTorch's random streams, and HF's layers differ
+in small ways (a plain-normal initialization with a zeroed [PAD] row instead of a truncated normal; an erf GELU in
+the generator's head whatever `hidden_act` says; Adam's epsilon added after the bias correction, where Keras adds it
+before, which matters only in the first few thousand steps). It runs in float32, and reproduces the `electra`
+objective with AdamW and no gradient accumulation; other settings are refused.
 
     python -m electra_tf.experiments.hf_crosscheck --config=RUN_CONFIG.json --train_data=DATA --steps=350 \\
         --output=hf_curve.json
@@ -30,8 +34,30 @@ def is_decayed(name: str) -> bool:
     return "LayerNorm" not in name and not name.endswith("bias")
 
 
-_METRICS = ("generator_loss", "generator_accuracy", "discriminator_loss", "discriminator_accuracy", "replace_rate",
-            "replaced_precision", "replaced_recall")
+class _Window:
+    """Sums since the last log line, reduced as Keras' metrics reduce them: losses as means over steps, accuracy,
+    precision and recall as ratios of summed counts (a step with no positive prediction adds nothing to precision)."""
+
+    def __init__(self):
+        self.sums = {}
+        self.steps = 0
+
+    def add(self, **values):
+        self.steps += 1
+        for name, value in values.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
+
+    def result(self) -> dict:
+        s = self.sums
+        return {
+            "generator_loss": s["generator_loss"] / self.steps,
+            "generator_accuracy": s["mlm_correct"] / max(s["mlm_weight"], 1e-9),
+            "discriminator_loss": s["discriminator_loss"] / self.steps,
+            "discriminator_accuracy": s["correct"] / s["real"],
+            "replace_rate": s["replaced"] / s["real"],
+            "replaced_precision": s["true_positive"] / s["predicted"] if s["predicted"] else 0.0,
+            "replaced_recall": s["true_positive"] / s["replaced"] if s["replaced"] else 0.0,
+        }
 
 
 def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: int = 50, seed: int = 0) -> list[dict]:
@@ -43,6 +69,14 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
     from electra_tf.data.metadata import PretrainingDataMetadata  # pylint: disable=import-outside-toplevel
     from electra_tf.data.pretraining_dataset import pretraining_dataset, usable_holdout_shards  # pylint: disable=import-outside-toplevel
 
+    unsupported = {
+        "objective": (config.objective, "electra"),
+        "optimizer.name": (config.optimizer.name, "adamw"),
+        "optimizer.gradient_accumulation_steps": (config.optimizer.gradient_accumulation_steps, 1),
+    }
+    for field, (value, supported) in unsupported.items():
+        if value != supported:
+            raise ValueError(f"The HF cross-check reproduces {field}={supported!r} only, but the config has {value!r}.")
     torch.manual_seed(seed)
     metadata = PretrainingDataMetadata.load(train_data)
     holdout = usable_holdout_shards(metadata, config.eval_holdout_shards)
@@ -69,7 +103,7 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
     generator.train()
     discriminator.train()
-    records, window, started = [], {name: [] for name in _METRICS}, time.perf_counter()
+    records, window, started = [], _Window(), time.perf_counter()
     for step, batch in enumerate(batches, start=1):
         t = {k: torch.from_numpy(np.array(v)) for k, v in batch.items()}
         ids, original, positions = t["token_ids"].long(), t["original_token_ids"].long(), t["mask_positions"].long()
@@ -82,7 +116,10 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
         mlm_loss = (per_position * weights).sum() / weights.sum().clamp(min=1e-5)
         with torch.no_grad():
             noise = torch.rand_like(logits).clamp(1e-9, 1 - 1e-9)
-            sampled = (logits / config.temperature - torch.log(-torch.log(noise))).argmax(-1)
+            scores = logits / config.temperature - torch.log(-torch.log(noise))
+            if config.disallow_correct:
+                scores -= 1e4 * torch.nn.functional.one_hot(t["mask_ids"].long(), scores.shape[-1])
+            sampled = scores.argmax(-1)
             used = weights > 0
             corrupted = ids.clone()
             corrupted.scatter_(1, positions, torch.where(used, sampled, torch.gather(ids, 1, positions)))
@@ -94,26 +131,24 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
         loss = config.generator_weight * mlm_loss + config.discriminator_weight * rtd_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, opt.clip_norm)
+        if opt.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(parameters, opt.clip_norm)
         optimizer.step()
         schedule.step()
 
         with torch.no_grad():
             predicted = (disc_logits > 0) & real
-            correct = ((logits.argmax(-1) == targets).float() * weights).sum() / weights.sum()
-            true_positive = (predicted & labels).sum().float()
-            window["generator_loss"].append(float(mlm_loss))
-            window["generator_accuracy"].append(float(correct))
-            window["discriminator_loss"].append(float(rtd_loss))
-            window["discriminator_accuracy"].append(float(((predicted == labels) & real).sum() / real.sum()))
-            window["replace_rate"].append(float(labels.sum() / real.sum()))
-            window["replaced_precision"].append(float(true_positive / predicted.sum().clamp(min=1)))
-            window["replaced_recall"].append(float(true_positive / labels.sum().clamp(min=1)))
+            window.add(
+                generator_loss=float(mlm_loss), discriminator_loss=float(rtd_loss),
+                mlm_correct=float(((logits.argmax(-1) == targets).float() * weights).sum()), mlm_weight=float(weights.sum()),
+                correct=float(((predicted == labels) & real).sum()), real=float(real.sum()), replaced=float(labels.sum()),
+                predicted=float(predicted.sum()), true_positive=float((predicted & labels).sum()),
+            )
         if step % log_every == 0 or step == steps:
-            record = {"step": step, **{name: float(np.mean(values)) for name, values in window.items()},
-                      "learning_rate": opt.learning_rate * rate(step), "seconds": round(time.perf_counter() - started, 1)}
+            record = {"step": step, **window.result(), "learning_rate": opt.learning_rate * rate(step),
+                      "seconds": round(time.perf_counter() - started, 1)}
             records.append(record)
-            window = {name: [] for name in _METRICS}
+            window = _Window()
             print("hf step " + " ".join(f"{k}={v:.4g}" for k, v in record.items()), flush=True)
     return records
 
@@ -125,9 +160,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="Steps to train; defaults to the config's num_train_steps.")
     parser.add_argument("--log_every", type=int, default=50)
     parser.add_argument("--output", default=None, help="Where to write the logged records as JSON.")
+    parser.add_argument("--seed", type=int, default=0, help="PyTorch's seed (initial weights, sampling noise).")
     args = parser.parse_args()
     config = config_io.load(PretrainingConfig, args.config)
-    records = hf_curve(config, args.train_data, args.steps or config.num_train_steps, args.log_every)
+    records = hf_curve(config, args.train_data, args.steps or config.num_train_steps, args.log_every, args.seed)
     if args.output:
         io_utils.write_text_atomic(args.output, json.dumps({"config": args.config, "history": records}, indent=1) + "\n")
 

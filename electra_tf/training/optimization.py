@@ -61,16 +61,21 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     Args:
         learning_rate: float. Peak rate.
-        warmup_steps: int.
-        total_steps: int.
+        warmup_steps: int. In updates.
+        total_steps: int. In updates.
+        batches_per_update: int. With gradient accumulation, Keras calls the schedule with its batch counter, not
+            its update counter (`optimizer.iterations`); the schedule divides it back into updates. Defaults to 1.
     """
 
-    def __init__(self, learning_rate, warmup_steps, total_steps):
+    def __init__(self, learning_rate, warmup_steps, total_steps, batches_per_update=1):
         self.learning_rate = learning_rate
         self.warmup_steps = warmup_steps
         self.total_steps = total_steps
+        self.batches_per_update = batches_per_update
 
     def __call__(self, step):
+        if self.batches_per_update > 1:
+            step = keras.ops.floor_divide(step, self.batches_per_update)
         step = keras.ops.cast(step, "float32")
         decayed = self.learning_rate * keras.ops.maximum(0.0, 1.0 - step / float(max(1, self.total_steps)))
         if self.warmup_steps <= 0:
@@ -79,12 +84,14 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return keras.ops.where(step < self.warmup_steps, warmup, decayed)
 
     def get_config(self):
-        return {"learning_rate": self.learning_rate, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps}
+        return {"learning_rate": self.learning_rate, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps,
+                "batches_per_update": self.batches_per_update}
 
 
 def create_optimizer(config: OptimizerConfig, total_steps: int, mixed_precision: str = "float32") -> keras.optimizers.Optimizer:
     """Builds the optimizer; wraps it in a `LossScaleOptimizer` under mixed_float16."""
-    schedule = WarmupLinearDecay(config.learning_rate, config.warmup_steps, total_steps)
+    # Keras evaluates a schedule at its batch counter even when it accumulates gradients over several batches.
+    schedule = WarmupLinearDecay(config.learning_rate, config.warmup_steps, total_steps, config.gradient_accumulation_steps)
     common = dict(
         learning_rate=schedule,
         beta_1=config.beta_1,

@@ -37,3 +37,18 @@ def test_weight_decay_skips_layer_norms_and_biases():
     assert not is_decayed("electra.encoder.layer.0.attention.output.LayerNorm.weight")
     assert not is_decayed("electra.embeddings.LayerNorm.bias")
     assert not is_decayed("generator_lm_head.bias")
+
+
+def test_settings_it_cannot_reproduce_are_refused(micro_config, pretraining_data):
+    import dataclasses
+
+    from electra_tf.experiments import hf_crosscheck
+
+    config = config_io.load(PretrainingConfig, micro_config)
+    for changed, message in (
+        (dataclasses.replace(config, objective="mlm"), "objective='electra' only"),
+        (dataclasses.replace(config, optimizer=dataclasses.replace(config.optimizer, gradient_accumulation_steps=2)),
+         "gradient_accumulation_steps=1 only"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            hf_crosscheck.hf_curve(changed, pretraining_data, steps=1)

@@ -15,6 +15,25 @@ def test_warmup_then_linear_decay_to_zero():
     assert float(restored(42)) == pytest.approx(float(schedule(42)))
 
 
+def test_accumulation_follows_the_schedule_per_update():
+    """Keras calls the schedule with its batch counter; with 2 batches per update the rate at update n must still be
+    the schedule's rate at step n (before, warmup and decay ran twice as fast and the second half trained at 0)."""
+    rates = {}
+    for k in (1, 2):
+        variable = keras.Variable(np.zeros(1, "float32"))
+        config = OptimizerConfig(learning_rate=1.0, warmup_steps=2, weight_decay=0.0, gradient_accumulation_steps=k)
+        optimizer = create_optimizer(config, total_steps=8)
+        optimizer.build([variable])
+        rates[k] = []
+        for _ in range(8 * k):
+            if int(optimizer._iterations.numpy()) % k == k - 1:  # The batch whose gradient completes an update.
+                rates[k].append(float(optimizer.learning_rate))
+            optimizer.apply([np.ones(1, "float32")], [variable])
+        assert int(optimizer.iterations.numpy()) == 8
+    assert rates[2] == pytest.approx(rates[1])
+    assert rates[1] == pytest.approx([0.0, 0.5, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125])
+
+
 def test_weight_decay_skips_layer_norm_and_biases():
     dense = keras.layers.Dense(4)
     norm = keras.layers.LayerNormalization()
