@@ -28,6 +28,7 @@ import time
 from electra_tf import config_io, io_utils
 from electra_tf.training.pretraining_config import PretrainingConfig
 
+
 def is_decayed(name: str) -> bool:
     """HF parameter names that weight decay applies to: not LayerNorm parameters, not biases (`NO_DECAY` in
     `training.optimization`, in HF's naming)."""

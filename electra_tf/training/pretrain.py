@@ -315,7 +315,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
                 callbacks=[
                     callbacks.StopAtStep(config.num_train_steps, optimizer.iterations),
                     nonfinite.NonFiniteGuard(checkpoint_dir, optimizer.iterations),
-                    logger,  # After the guard: the logger resets the metrics, the non-finite count among them.
+                    logger,  # Resets the metrics after each line; the guard reads the step's logs, so it still sees every count.
                     callbacks.CheckpointEvery(manager, optimizer.iterations),
                 ],
                 verbose=0,
