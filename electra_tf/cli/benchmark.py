@@ -43,6 +43,9 @@ _REFERENCE = flags.DEFINE_enum(
     "Pretrain suite: also run HF transformers' ELECTRA (torch) on the same config and batch, alternating processes.",
 )
 _PAIRS = flags.DEFINE_integer("pairs", 3, "Alternated (ours, reference) runs for --reference.")
+_SERVING_DTYPE = flags.DEFINE_enum(
+    "serving_dtype", "float32", ["float32", "bfloat16"], "Finetune suite: the export's compute dtype (bin/export's --compute_dtype)."
+)
 _GLUE_DIR = flags.DEFINE_string("glue_dir", str(settings.data_dir() / "glue"), "GLUE data (finetune suite).")
 _SOAK_MINUTES = flags.DEFINE_float("soak_minutes", 20.0, "Soak suite: wall time of the pre-training run.")
 _OUTPUT_DIR = flags.DEFINE_string(
@@ -70,7 +73,7 @@ def main(argv: list[str]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             encoder_dir = finetuning_benchmarks.save_random_encoder(config.encoder, _VOCAB_FILE.value, os.path.join(tmp, "encoder"))
             report(finetuning_benchmarks.finetuning_throughput(encoder_dir, texts, _BATCH_SIZE.value or 32))
-            for result in finetuning_benchmarks.serving_latency(encoder_dir, texts):
+            for result in finetuning_benchmarks.serving_latency(encoder_dir, texts, compute_dtype=_SERVING_DTYPE.value):
                 report(result)
         _print_table(results)
         return

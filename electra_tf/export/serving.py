@@ -21,6 +21,7 @@ from absl import logging
 
 from electra_tf import io_utils
 from electra_tf.export import op_allowlist
+from electra_tf.export.inference_graph import InferenceClassifier
 from electra_tf.models.classifier_preprocessor import TEXT_A, TEXT_B
 
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -30,11 +31,11 @@ WARMUP_TEXTS = ("", "A short sentence.", "a much longer input " * 200)
 class ServingModule(tf.Module):
     """Preprocessor plus classifier, as one tf.Module with a string-in signature."""
 
-    def __init__(self, classifier):
+    def __init__(self, classifier, compute_dtype: str = "float32"):
         super().__init__(name="electra_serving")
         if classifier.preprocessor is None:
             raise ValueError("The classifier has no preprocessor; export needs one to put the tokenizer in the graph.")
-        self.classifier = classifier
+        self.model = InferenceClassifier(classifier, compute_dtype=compute_dtype)
         self.preprocessor = classifier.preprocessor
         self.regression = classifier.regression
         if not self.regression:
@@ -50,7 +51,8 @@ class ServingModule(tf.Module):
         return self._outputs({TEXT_A: text_a, TEXT_B: text_b})
 
     def _outputs(self, texts):
-        outputs = self.classifier(self.preprocessor(texts), training=False)
+        inputs = self.preprocessor(texts)
+        outputs = self.model(inputs["token_ids"], inputs["segment_ids"], inputs["padding_mask"])
         if self.regression:
             return {"score": tf.cast(outputs, tf.float32)}
         probabilities = tf.nn.softmax(tf.cast(outputs, tf.float32), axis=-1)
@@ -67,7 +69,7 @@ def next_version(export_dir: str) -> int:
 
 
 def export_classifier(classifier, export_dir: str, version: Optional[int] = None, model_name: str = "electra",
-                      warmup: bool = True) -> str:
+                      warmup: bool = True, compute_dtype: str = "float32") -> str:
     """Writes `classifier` as `<export_dir>/<version>/` and returns that path.
 
     Args:
@@ -77,12 +79,13 @@ def export_classifier(classifier, export_dir: str, version: Optional[int] = None
         model_name: str. Model name written into the warmup requests. Defaults to "electra".
         warmup: bool. Write TF Serving warmup requests (needs `tensorflow-serving-api`; skipped with a warning
             if it is not installed). Defaults to True.
+        compute_dtype: "float32" or "bfloat16" (see `inference_graph.py`). Defaults to "float32".
     """
     version = next_version(export_dir) if version is None else int(version)
     final = os.path.join(export_dir, str(version))
     if tf.io.gfile.exists(final):
         raise FileExistsError(f"{final} exists; TF Serving versions are immutable. Choose another --version.")
-    module = ServingModule(classifier)
+    module = ServingModule(classifier, compute_dtype=compute_dtype)
     # The staging folder's name is not an integer, so TF Serving ignores it until it is renamed into place.
     with io_utils.staged_directory(final) as staging:
         tf.saved_model.save(module, staging, signatures={"serving_default": module.serve})

@@ -23,6 +23,8 @@ def test_finetune_suite_reports_throughput_and_serving_latency(micro_config, voc
         latency = figures[f"serving_latency_batch{batch}"]
         assert 0 < latency["value"] <= latency["p99_ms"]
         assert latency["real_tokens"] == 128.0, "every input fills the sequence with real tokens"
+        assert latency["keras_model_p50_ms"] > 0 and latency["speedup_vs_keras_model"] > 0
+        assert latency["compute_dtype"] == "float32" and latency["calls"] == 100
     assert "serving_latency_batch32" in result.stdout.split("figure")[-1], "the readable table follows"
 
 

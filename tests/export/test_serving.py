@@ -46,6 +46,23 @@ def test_fresh_process_matches_keras(mrpc_export, mrpc_texts):
     assert outputs["label"] == [classifier.labels[i] for i in expected.argmax(-1)]
 
 
+def test_tf1_loader_restores_every_variable(mrpc_export, mrpc_texts):
+    """TF Serving (and `saved_model_cli run`) load through the MetaGraph's saver into a Session, not through
+    `tf.saved_model.load`. A Keras 3 model tracked inside a tf.Module loads that way, then fails every request with
+    "Could not find variable" (keras-team/keras#20095); the export must not."""
+    _, path = mrpc_export
+    graph = tf.Graph()
+    with tf.compat.v1.Session(graph=graph) as session:
+        meta_graph = tf.compat.v1.saved_model.load(session, ["serve"], path)
+        signature = meta_graph.signature_def["serving_default"]
+        feed = {signature.inputs[key].name: np.array(values, dtype=object) for key, values in mrpc_texts.items()}
+        probabilities = session.run(signature.outputs["probabilities"].name, feed)
+    served = tf.saved_model.load(path).signatures["serving_default"](
+        **{key: tf.constant(values) for key, values in mrpc_texts.items()}
+    )
+    np.testing.assert_allclose(probabilities, served["probabilities"].numpy(), atol=1e-6)
+
+
 def test_empty_huge_and_non_utf8_texts_get_valid_predictions(mrpc_export):
     _, path = mrpc_export
     signature = tf.saved_model.load(path).signatures["serving_default"]

@@ -1,0 +1,218 @@
+"""The classifier's forward pass for serving: the same weights and outputs as `ElectraClassifier`, in fewer, larger ops.
+
+The Keras model is written for training. Its 3-D `Dense` layers go through `tensordot`, with a reshape around every
+matmul. Attention runs query, key and value as three einsums with a transpose each. The padding mask is rebuilt in
+every layer, and every layer runs on every position although the head reads only `[CLS]`. At batch 1 on a CPU, op
+count and small-matmul overhead are a large part of the latency. This module keeps the weights as 2-D matrices and:
+
+- cuts the batch to its longest real sequence (padding is at the end, masked, and never read);
+- runs query, key and value as one batched matmul whose kernel is already split into heads (no transposes: the
+  1/sqrt(head_dim) scale is folded into the query's weights), and the output projection per head, summed;
+- builds the additive padding mask once;
+- writes bias-add, GELU and the residual add as the `tf.nn` ops that TensorFlow's oneDNN remapper fuses into the
+  matmul (`_MklNativeFusedMatMul` with `BiasAdd`, `GeluApproximate`/`GeluExact` or `Add`);
+- stores the kernels as graph constants, which lets oneDNN keep them in its packed layout between calls
+  (`is_filter_const`), unless they exceed `MAX_CONSTANT_BYTES` (a GraphDef must stay under 2 GB);
+- runs the last layer's query, attention output and feed-forward block at `[CLS]` only, the one row the head reads.
+
+It also exports the Keras model's variables as plain `tf.Variable`s. TF Serving restores a SavedModel through its
+TF1 saver, which does not find the variables of a Keras 3 model tracked inside a `tf.Module` (keras-team/keras#20095):
+the export would load, then fail every request with "Could not find variable".
+
+`compute_dtype="bfloat16"` runs the matmuls, attention and residual stream in bfloat16 (layer norms, the embeddings
+and the head stay float32), for CPUs with AVX512-BF16 or AMX; outputs move by about 1e-2.
+
+Only core TensorFlow ops, no XLA: what stock TF Serving runs on a CPU. `tests/export/test_inference_graph.py` checks
+the outputs against the Keras model: padded, pair, regression and two-layer inputs.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from electra_tf.interop import checkpoint, name_mapping
+
+MAX_CONSTANT_BYTES = 1 << 30
+COMPUTE_DTYPES = ("float32", "bfloat16")
+_NEGATIVE = -1e9  # Added to the attention scores of padding keys, as Keras's masked softmax does.
+
+
+def _encoder_weights(encoder) -> dict:
+    """{path in the name-mapping table: float32 array in TF1's layout, (in, out) kernels and 1-D biases}."""
+    config = encoder.encoder_config
+    variables = checkpoint.variables_by_path(encoder)
+    prefix = encoder.name + "/"
+    variables = {path[len(prefix):] if path.startswith(prefix) else path: v for path, v in variables.items()}
+    rows = name_mapping.encoder_rows(config.num_layers, encoder.embeddings_projection is not None)
+    return {row.ours: name_mapping.from_ours(variables[row.ours].numpy(), row, to_torch=False).astype(np.float32)
+            for row in rows}
+
+
+def _layer_arrays(weights: dict, index: int, num_heads: int) -> dict:
+    """One transformer layer's arrays, with the attention weights split into heads.
+
+    `qkv_kernel` is `(3, 1, heads, hidden, head_dim)`: one batched matmul of the `(1, batch, 1, length, hidden)`
+    input gives query, key and value already split into heads, `(3, batch, heads, length, head_dim)`, with no
+    transpose. The query's part carries the 1/sqrt(head_dim) scale. `output_kernel` is `(heads, head_dim, hidden)`:
+    each head's context goes through its slice, and the heads are summed. The last layer's query (at `[CLS]`) and
+    key-value kernels are kept apart as `query_kernel` and `key_value_kernel`.
+    """
+    def get(name):
+        return weights[f"transformer_layer_{index}/{name}"]
+
+    attention = "self_attention_layer"
+    hidden = get(f"{attention}/query/kernel").shape[0]
+    head_dim = hidden // num_heads
+    scale = {"query": 1.0 / math.sqrt(head_dim), "key": 1.0, "value": 1.0}
+
+    def split(names):
+        kernel = np.stack([get(f"{attention}/{n}/kernel") * scale[n] for n in names])  # (n, hidden, hidden)
+        bias = np.stack([get(f"{attention}/{n}/bias") * scale[n] for n in names])  # (n, hidden)
+        kernel = kernel.reshape(len(names), 1, hidden, num_heads, head_dim).transpose(0, 1, 3, 2, 4)
+        return kernel, bias.reshape(len(names), 1, num_heads, 1, head_dim)
+
+    arrays = {
+        "output_kernel": get(f"{attention}/attention_output/kernel").reshape(num_heads, head_dim, hidden),
+        "output_bias": get(f"{attention}/attention_output/bias"),
+        "attention_norm_gamma": get("self_attention_layer_norm/gamma"),
+        "attention_norm_beta": get("self_attention_layer_norm/beta"),
+        "intermediate_kernel": get("feedforward_intermediate_dense/kernel"),
+        "intermediate_bias": get("feedforward_intermediate_dense/bias"),
+        "ffn_output_kernel": get("feedforward_output_dense/kernel"),
+        "ffn_output_bias": get("feedforward_output_dense/bias"),
+        "ffn_norm_gamma": get("feedforward_layer_norm/gamma"),
+        "ffn_norm_beta": get("feedforward_layer_norm/beta"),
+    }
+    arrays["qkv_kernel"], arrays["qkv_bias"] = split(("query", "key", "value"))
+    arrays["query_kernel"], arrays["query_bias"] = split(("query",))
+    arrays["key_value_kernel"], arrays["key_value_bias"] = split(("key", "value"))
+    return arrays
+
+
+class InferenceClassifier(tf.Module):
+    """`ElectraClassifier`'s inference forward pass, as a `tf.Module` that owns copies of its weights.
+
+    Args:
+        classifier: `ElectraClassifier`. Read once; later changes to it are not seen.
+        compute_dtype: "float32" or "bfloat16". Defaults to "float32".
+        constant_kernels: bool or None. Store the kernels as graph constants; None does so when they fit in
+            `MAX_CONSTANT_BYTES`. Defaults to None.
+
+    Call with int32 `token_ids`, `segment_ids` and `padding_mask`, each `(batch, seq_len)`, with the padding at the
+    end, as `ClassifierPreprocessor` packs them. Returns the classifier's outputs in float32: logits
+    `(batch, labels)`, or scores `(batch,)` for regression.
+    """
+
+    def __init__(self, classifier, compute_dtype: str = "float32", constant_kernels=None):
+        super().__init__(name="inference_classifier")
+        if compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, but received {compute_dtype!r}.")
+        encoder = classifier.encoder
+        config = encoder.encoder_config
+        self.num_heads = config.num_heads
+        self.hidden_size = config.hidden_size
+        self.epsilon = config.layer_norm_epsilon
+        self.approximate_gelu = config.hidden_act == "gelu_tanh"
+        self.regression = classifier.regression
+        self.compute_dtype = tf.as_dtype(compute_dtype)
+        weights = _encoder_weights(encoder)
+        layers = [_layer_arrays(weights, i, config.num_heads) for i in range(config.num_layers)]
+        # Every layer but the last runs the query-key-value matmul; the last runs its query at [CLS] only.
+        for i, arrays in enumerate(layers):
+            last = i == len(layers) - 1
+            for name in ("qkv_kernel", "qkv_bias") if last else ("query_kernel", "query_bias", "key_value_kernel",
+                                                                   "key_value_bias"):
+                del arrays[name]
+        if constant_kernels is None:
+            kernel_bytes = sum(a.nbytes for layer in layers for name, a in layer.items() if name.endswith("kernel"))
+            constant_kernels = kernel_bytes <= MAX_CONSTANT_BYTES
+            if not constant_kernels:
+                logging.info("Kernels are %.2f GB: stored as variables, not graph constants.", kernel_bytes / 1e9)
+        self.constant_kernels = constant_kernels
+
+        def variable(value, name, dtype=tf.float32):
+            return tf.Variable(tf.constant(value, dtype), trainable=False, name=name)
+
+        def matmul_weight(value, name):
+            """Kernels and biases of the matmuls, in the compute dtype; kernels as constants if chosen."""
+            if constant_kernels and name.endswith("kernel"):
+                return tf.constant(value, self.compute_dtype, name=name)
+            return variable(value, name, self.compute_dtype)
+
+        self.token_table = variable(weights["embeddings/token_embedding/embeddings"], "token_table")
+        self.position_table = variable(weights["embeddings/position_embedding/embeddings"], "position_table")
+        self.segment_table = variable(weights["embeddings/segment_embedding/embeddings"], "segment_table")
+        self.embedding_norm = [variable(weights[f"embeddings/embeddings_layer_norm/{n}"], f"embedding_norm_{n}")
+                               for n in ("gamma", "beta")]
+        self.projection = None
+        if encoder.embeddings_projection is not None:
+            self.projection = [matmul_weight(weights[f"embeddings_projection/{n}"], f"projection_{n}")
+                               for n in ("kernel", "bias")]
+        self.layers = []
+        for i, arrays in enumerate(layers):
+            self.layers.append({
+                name: variable(value, f"layer_{i}_{name}") if "_norm_" in name else matmul_weight(value, f"layer_{i}_{name}")
+                for name, value in arrays.items()
+            })
+        head = classifier.get_layer("head")
+        self.head = [variable(head.kernel.numpy(), "head_kernel"), variable(head.bias.numpy(), "head_bias")]
+
+    def _layer_norm(self, x, gamma, beta):
+        """Layer norm in float32, returned in the compute dtype."""
+        x = tf.cast(x, tf.float32)
+        mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+        centered = x - mean
+        variance = tf.reduce_mean(tf.square(centered), axis=-1, keepdims=True)
+        return tf.cast(centered * (tf.math.rsqrt(variance + self.epsilon) * gamma) + beta, self.compute_dtype)
+
+    @staticmethod
+    def _dense(x, kernel, bias, residual=None):
+        y = tf.nn.bias_add(tf.matmul(x, kernel), bias)
+        return y if residual is None else y + residual
+
+    def _heads(self, x, kernel, bias, batch):
+        """(batch * length, hidden) -> (n, batch, heads, length, head_dim) for the n projections in `kernel`."""
+        return tf.matmul(tf.reshape(x, [1, batch, 1, -1, self.hidden_size]), kernel) + bias
+
+    def _attention(self, query, key, value, mask_bias, layer, residual):
+        """Dot-product attention (the scale is in the query's weights), the output projection summed over heads,
+        bias and residual; returns (batch * query_length, hidden)."""
+        scores = tf.matmul(query, key, transpose_b=True) + mask_bias
+        context = tf.matmul(tf.nn.softmax(scores, axis=-1), value)  # (batch, heads, length, head_dim)
+        projected = tf.reduce_sum(tf.matmul(context, layer["output_kernel"]), axis=1)  # (batch, length, hidden)
+        return tf.nn.bias_add(tf.reshape(projected, [-1, self.hidden_size]), layer["output_bias"]) + residual
+
+    def _feedforward(self, x, layer):
+        """The attention block's layer norm, then the feed-forward block with its residual and layer norm."""
+        x = self._layer_norm(x, layer["attention_norm_gamma"], layer["attention_norm_beta"])
+        hidden = tf.nn.gelu(self._dense(x, layer["intermediate_kernel"], layer["intermediate_bias"]),
+                            approximate=self.approximate_gelu)
+        x = self._dense(hidden, layer["ffn_output_kernel"], layer["ffn_output_bias"], residual=x)
+        return self._layer_norm(x, layer["ffn_norm_gamma"], layer["ffn_norm_beta"])
+
+    def __call__(self, token_ids, segment_ids, padding_mask):
+        padding_mask = tf.cast(padding_mask, tf.int32)
+        length = tf.maximum(tf.reduce_max(tf.reduce_sum(padding_mask, axis=1)), 1)
+        token_ids, segment_ids, padding_mask = (t[:, :length] for t in (token_ids, segment_ids, padding_mask))
+        batch = tf.shape(token_ids)[0]
+        x = (tf.gather(self.token_table, token_ids) + tf.gather(self.segment_table, segment_ids)
+             + self.position_table[:length])
+        x = self._layer_norm(tf.reshape(x, [-1, self.token_table.shape[1]]), *self.embedding_norm)
+        if self.projection is not None:
+            x = self._dense(x, *self.projection)
+        mask_bias = tf.cast((1.0 - tf.cast(padding_mask, tf.float32)) * _NEGATIVE, self.compute_dtype)
+        mask_bias = tf.reshape(mask_bias, [batch, 1, 1, length])
+        for layer in self.layers[:-1]:
+            query, key, value = tf.unstack(self._heads(x, layer["qkv_kernel"], layer["qkv_bias"], batch))
+            x = self._feedforward(self._attention(query, key, value, mask_bias, layer, residual=x), layer)
+        # The last layer: keys and values at every position, everything else at [CLS] only.
+        layer = self.layers[-1]
+        key, value = tf.unstack(self._heads(x, layer["key_value_kernel"], layer["key_value_bias"], batch))
+        first = tf.reshape(x, [batch, -1, self.hidden_size])[:, 0, :]
+        query = self._heads(first, layer["query_kernel"], layer["query_bias"], batch)[0]
+        first = self._attention(query, key, value, mask_bias, layer, residual=first)
+        first = tf.cast(self._feedforward(first, layer), tf.float32)
+        outputs = tf.nn.bias_add(tf.matmul(first, self.head[0]), self.head[1])
+        return outputs[:, 0] if self.regression else outputs
