@@ -6,6 +6,7 @@ figure is the model's, not the input pipeline's. Each window is one `fit` epoch;
 XLA compilation) and is discarded; the median of the rest is reported.
 """
 
+import dataclasses
 import statistics
 import time
 
@@ -45,6 +46,82 @@ class _WindowTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+def _compiled_pretrainer(config: PretrainingConfig, mixed_precision: str, jit_compile: bool, steps_per_execution: int):
+    """A compiled `ElectraPretrainer` under `mixed_precision` (the global policy is restored afterwards)."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(mixed_precision)
+    try:
+        model = ElectraPretrainer(**config.pretrainer_kwargs())
+        model.compile(
+            optimizer=create_optimizer(config.optimizer, config.num_train_steps, mixed_precision),
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    return model
+
+
+def precision_ratio(
+    config: PretrainingConfig,
+    data_dir: str,
+    batch_size: int,
+    mixed_precision: str = "mixed_bfloat16",
+    jit_compile: bool = False,
+    windows: int = 5,
+    steps_per_window: int = 10,
+) -> dict:
+    """Tokens/s of `mixed_precision` over float32, both models in this process, timed in alternating windows; the
+    median of the windows' ratios is reported, so a burst of load from elsewhere tends to slow both sides of a pair."""
+    data = pretraining_dataset(data_dir, batch_size, config.masking, max_seq_length=config.max_seq_length)
+    data = data.take(steps_per_window).cache().repeat()
+    models = {policy: _compiled_pretrainer(config, policy, jit_compile, 1) for policy in ("float32", mixed_precision)}
+    seconds = {policy: [] for policy in models}
+    for window in range(windows + 1):  # Window 0 is warm-up.
+        for policy, model in models.items():
+            timer = _WindowTimer()
+            model.fit(data, steps_per_epoch=steps_per_window, epochs=1, callbacks=[timer], verbose=0)
+            if window:
+                seconds[policy] += timer.seconds
+    tokens = steps_per_window * batch_size * config.max_seq_length
+    ratios = [a / b for a, b in zip(seconds["float32"], seconds[mixed_precision])]
+    return {
+        "name": f"{mixed_precision}_over_float32",
+        "value": round(statistics.median(ratios), 3),
+        "unit": "x tokens/s",
+        "float32_tokens_per_s": round(tokens / statistics.median(seconds["float32"])),
+        f"{mixed_precision}_tokens_per_s": round(tokens / statistics.median(seconds[mixed_precision])),
+        "window_ratios": [round(r, 3) for r in ratios],
+        "batch_size": batch_size,
+        "seq_len": config.max_seq_length,
+        "jit_compile": jit_compile,
+        "windows": windows,
+    }
+
+
+def loss_curves(
+    config: PretrainingConfig,
+    data_dir: str,
+    runs=(("float32", 0), ("float32", 1), ("mixed_bfloat16", 0)),
+    steps: int = 200,
+    window: int = 20,
+) -> dict:
+    """Mean training loss per `window` steps for each (policy, seed) run of `config`: the check that mixed precision
+    trains like float32. Runs with the same seed share the initialization, sampling noise and data order; a second
+    float32 seed measures how far two equally valid runs drift apart.
+
+    Returns {"<policy>/seed<seed>": [window means]}.
+    """
+    data = pretraining_dataset(data_dir, config.train_batch_size, config.masking, max_seq_length=config.max_seq_length)
+    curves = {}
+    for policy, seed in runs:
+        keras.utils.set_random_seed(seed)
+        model = _compiled_pretrainer(dataclasses.replace(config, seed=seed), policy, False, 1)
+        history = model.fit(data, steps_per_epoch=window, epochs=steps // window, verbose=0)
+        curves[f"{policy}/seed{seed}"] = [round(float(v), 4) for v in history.history["loss"]]
+    return curves
+
+
 def pretraining_step(
     config: PretrainingConfig,
     data_dir: str,
@@ -56,21 +133,11 @@ def pretraining_step(
     steps_per_window: int = 10,
 ) -> dict:
     """Returns the median tokens/s (and FLOP/s) of pre-training steps of `config` at `batch_size`."""
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(mixed_precision)
-    try:
-        model = ElectraPretrainer(**config.pretrainer_kwargs())
-        model.compile(
-            optimizer=create_optimizer(config.optimizer, config.num_train_steps, mixed_precision),
-            jit_compile=jit_compile,
-            steps_per_execution=steps_per_execution,
-        )
-        data = pretraining_dataset(data_dir, batch_size, config.masking, max_seq_length=config.max_seq_length)
-        data = data.take(steps_per_window).cache().repeat()
-        timer = _WindowTimer()
-        model.fit(data, steps_per_epoch=steps_per_window, epochs=windows + 1, callbacks=[timer], verbose=0)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
+    model = _compiled_pretrainer(config, mixed_precision, jit_compile, steps_per_execution)
+    data = pretraining_dataset(data_dir, batch_size, config.masking, max_seq_length=config.max_seq_length)
+    data = data.take(steps_per_window).cache().repeat()
+    timer = _WindowTimer()
+    model.fit(data, steps_per_epoch=steps_per_window, epochs=windows + 1, callbacks=[timer], verbose=0)
     seconds = statistics.median(timer.seconds[1:])
     compute_dtype = "bfloat16" if mixed_precision == "mixed_bfloat16" else "float16" if mixed_precision == "mixed_float16" else "float32"
     ceiling = matmul_flops_per_second(compute_dtype)

@@ -3,6 +3,7 @@
     electra-benchmark --suite=data
     electra-benchmark --suite=pretrain --config=configs/pretraining/small.json --batch_size=32
     electra-benchmark --suite=pretrain --reference=hf --pairs=3   # ratio to HF transformers (needs torch)
+    electra-benchmark --suite=pretrain --precision_ratio   # mixed_bfloat16 over float32, alternating in one process
     electra-benchmark --suite=finetune --config=configs/pretraining/small.json   # fine-tuning and serving
     electra-benchmark --suite=soak --config=configs/pretraining/tiny.json --soak_minutes=20
 """
@@ -41,6 +42,11 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Batch size: 128 for the 
 _REFERENCE = flags.DEFINE_enum(
     "reference", "none", ["none", "hf"],
     "Pretrain suite: also run HF transformers' ELECTRA (torch) on the same config and batch, alternating processes.",
+)
+_PRECISION_RATIO = flags.DEFINE_bool(
+    "precision_ratio", False,
+    "Pretrain suite: also time float32 and --mixed_precision (mixed_bfloat16 if float32) in alternating windows in "
+    "this process and report the ratio.",
 )
 _PAIRS = flags.DEFINE_integer("pairs", 3, "Alternated (ours, reference) runs for --reference.")
 _SERVING_DTYPE = flags.DEFINE_enum(
@@ -94,6 +100,11 @@ def main(argv: list[str]) -> None:
                 steps_per_execution=_STEPS_PER_EXECUTION.value,
             )
         )
+        if _PRECISION_RATIO.value:
+            mixed = "mixed_bfloat16" if _MIXED_PRECISION.value == "float32" else _MIXED_PRECISION.value
+            report(pretraining_benchmarks.precision_ratio(
+                config, _DATA_DIR.value, _BATCH_SIZE.value or 32, mixed, jit_compile=_JIT_COMPILE.value
+            ))
         if _REFERENCE.value == "hf":
             ours_flags = (f"--mixed_precision={_MIXED_PRECISION.value}", f"--steps_per_execution={_STEPS_PER_EXECUTION.value}",
                           "--jit_compile" if _JIT_COMPILE.value else "--nojit_compile")

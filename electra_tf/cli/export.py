@@ -20,7 +20,7 @@ _WARMUP = flags.DEFINE_bool("warmup", True, "Write TF Serving warmup requests (n
 _COMPUTE_DTYPE = flags.DEFINE_enum(
     "compute_dtype", "float32", ["float32", "bfloat16"],
     "Serving precision. bfloat16 runs the matmuls and attention in bfloat16 (CPUs with AVX512-BF16 or AMX); outputs "
-    "move by about 1e-2.",
+    "move by about 1e-3.",
 )
 
 

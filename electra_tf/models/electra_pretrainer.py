@@ -186,7 +186,8 @@ class ElectraPretrainer(keras.Model):
             threshold = self.clip_norm * (tf.cast(scale, tf.float32) if scale is not None else 1.0)
             grads, _ = tf.clip_by_global_norm(grads, threshold, use_norm=norm)
         if scale is None:
-            grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
+            # One cond for all gradients: a finite step passes them through without the copy a select would make.
+            grads = tf.cond(finite, lambda: list(grads), lambda: [tf.zeros_like(g) for g in grads])
         if replicas > 1:
             # Keras's optimizer sums gradients across replicas again: hand each replica 1/N of the global gradient.
             grads = [g / replicas for g in grads]

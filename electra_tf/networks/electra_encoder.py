@@ -20,6 +20,7 @@ import keras
 from keras_hub.layers import TransformerEncoder
 
 from electra_tf.layers import activations
+from electra_tf.layers.packed_dropout import use_packed_dropout
 from electra_tf.layers.electra_embeddings import ElectraEmbeddings, truncated_normal
 from electra_tf.networks.encoder_config import EncoderConfig
 
@@ -116,6 +117,7 @@ class ElectraEncoder(keras.Model):
             **kwargs,
         )
         self.encoder_config = config
+        use_packed_dropout(self)  # Half the random bits per dropped element: see packed_dropout.py.
 
     def get_config(self):
         return {

@@ -86,14 +86,12 @@ def corrupt(objective: Objective, batch: dict, logits: tf.Tensor, step: tf.Tenso
         The corrupted ids, int32 `(batch, seq_len)`, and the labels, bool `(batch, seq_len)`: true exactly where the
         corrupted token differs from the original on a real token (a sample equal to the original is *original*).
     """
-    batch_size, positions, vocab = logits.shape
+    batch_size, positions, _ = logits.shape
     if batch_size is None:  # A multi-worker input can lose the static batch size.
         batch_size = tf.shape(logits, out_type=tf.int64)[0]
-    noise = sampling.uniform_noise(
-        (batch_size, positions, vocab), objective.seed, step, sampling.first_example_index(batch_size)
-    )
+    uniforms = sampling.uniform_noise((batch_size, positions, 2), objective.seed, step, sampling.first_example_index(batch_size))
     disallow = batch["mask_ids"] if objective.disallow_correct else None
-    sampled = sampling.gumbel_sample(logits, noise, objective.temperature, disallow)
+    sampled = sampling.inverse_cdf_sample(logits, uniforms, objective.temperature, disallow)
     corrupted = sampling.scatter_positions(batch["token_ids"], batch["mask_positions"], sampled, batch["mask_weights"])
     labels = tf.logical_and(tf.not_equal(corrupted, batch["original_token_ids"]), tf.cast(batch["padding_mask"], tf.bool))
     return corrupted, labels

@@ -8,6 +8,7 @@ the all-reduce, which is not the global norm.
 import dataclasses
 
 import keras
+import tensorflow as tf
 
 OPTIMIZERS = ("adamw", "lamb")
 # Substrings of variable paths that weight decay skips: LayerNorm scales/offsets and all biases.
@@ -88,6 +89,48 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "batches_per_update": self.batches_per_update}
 
 
+@keras.saving.register_keras_serializable(package="electra_tf")
+class FusedAdamW(keras.optimizers.AdamW):
+    """Keras's AdamW, with each variable's update as one TensorFlow kernel: the same values and variables.
+
+    Keras runs Adam as about ten element-wise ops per variable, and its weight decay evaluates the learning-rate
+    schedule once per variable. Here each variable gets its decay (`var -= var * weight_decay * lr`, before the Adam
+    step, as Keras orders them) and then `ResourceApplyAdam`, whose formula is Keras's: `m`, `v` as exponential
+    means, and `var -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)` with t = iterations + 1.
+    The learning rate is the one Keras evaluates once per step. Other backends and `amsgrad` use Keras's own step.
+    """
+
+    def _fused(self) -> bool:
+        return keras.backend.backend() == "tensorflow" and not self.amsgrad
+
+    def _apply_weight_decay(self, variables):
+        if not self._fused():
+            super()._apply_weight_decay(variables)  # Otherwise `update_step` decays each variable.
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not self._fused():
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        learning_rate = tf.cast(learning_rate, dtype)
+        if self.weight_decay is not None and self._use_weight_decay(variable):
+            variable.assign_sub(variable * (tf.cast(self.weight_decay, dtype) * learning_rate))
+        index = self._get_variable_index(variable)
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=self._momentums[index].value.handle,
+            v=self._velocities[index].value.handle,
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=learning_rate,
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+        )
+
+
 def create_optimizer(config: OptimizerConfig, total_steps: int, mixed_precision: str = "float32") -> keras.optimizers.Optimizer:
     """Builds the optimizer; wraps it in a `LossScaleOptimizer` under mixed_float16."""
     # Keras evaluates a schedule at its batch counter even when it accumulates gradients over several batches.
@@ -100,7 +143,7 @@ def create_optimizer(config: OptimizerConfig, total_steps: int, mixed_precision:
         weight_decay=config.weight_decay,
         gradient_accumulation_steps=config.gradient_accumulation_steps if config.gradient_accumulation_steps > 1 else None,
     )
-    optimizer = keras.optimizers.AdamW(**common) if config.name == "adamw" else keras.optimizers.Lamb(**common)
+    optimizer = FusedAdamW(**common) if config.name == "adamw" else keras.optimizers.Lamb(**common)
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
     if mixed_precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)

@@ -1,5 +1,5 @@
-"""bin/benchmark's fine-tuning/serving suite and the soak run, end to end on a micro model (figures are not
-asserted: speed is measured by the benchmark, not by tests)."""
+"""bin/benchmark's pre-training and fine-tuning/serving suites and the soak run, end to end on a micro model
+(figures are not asserted: speed is measured by the benchmark, not by tests)."""
 
 import json
 import subprocess
@@ -37,3 +37,19 @@ def test_soak_samples_memory_and_disk_and_survives_its_final_kill(micro_config, 
     # keep_checkpoints=3; the final SIGKILL can land after a save and before the manager deletes the oldest one.
     assert len(list((tmp_path / "run" / "checkpoints").glob("*.index"))) <= 4
     assert json.loads((tmp_path / "soak.json").read_text())["steps"] == summary["steps"]
+
+
+def test_pretrain_suite_reports_mfu_and_the_precision_ratio(micro_config, pretraining_data):
+    result = subprocess.run(
+        [sys.executable, str(repo_root() / "bin" / "benchmark"), "--suite=pretrain", f"--config={micro_config}",
+         f"--data_dir={pretraining_data}", "--batch_size=4", "--precision_ratio"],
+        capture_output=True, text=True, env=subprocess_env(), timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = {f["name"]: f for f in (json.loads(l) for l in result.stdout.splitlines() if l.startswith("{"))}
+    assert set(figures) == {"pretraining_step", "mixed_bfloat16_over_float32"}
+    step = figures["pretraining_step"]
+    assert step["value"] > 0 and 0 < step["mfu"] == round(step["flop_per_s"] / step["matmul_flop_per_s"], 3)
+    ratio = figures["mixed_bfloat16_over_float32"]
+    assert len(ratio["window_ratios"]) == 5 and ratio["value"] > 0
+    assert ratio["float32_tokens_per_s"] > 0 and ratio["mixed_bfloat16_tokens_per_s"] > 0

@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from electra_tf.training.optimization import OptimizerConfig, WarmupLinearDecay, create_optimizer
+import tensorflow as tf
+
+from electra_tf.training.optimization import NO_DECAY, FusedAdamW, OptimizerConfig, WarmupLinearDecay, create_optimizer
 
 
 def test_warmup_then_linear_decay_to_zero():
@@ -48,6 +50,35 @@ def test_weight_decay_skips_layer_norm_and_biases():
     optimizer.apply([np.zeros(v.shape, "float32") for v in variables], variables)
     changed = {v.name: not np.allclose(v.numpy(), b) for v, b in zip(variables, before)}
     assert changed == {"kernel": True, "bias": False, "gamma": False, "beta": False}
+
+
+def _train(optimizer_class, accumulation, gradient_dtype):
+    """Six steps of `optimizer_class` on a kernel, a bias and a LayerNorm scale; returns every variable it holds."""
+    rng = np.random.default_rng(0)
+    variables = [keras.Variable(rng.normal(size=shape).astype("float32"), name=name)
+                 for shape, name in (((7, 5), "kernel"), ((5,), "bias"), ((3,), "gamma"))]
+    optimizer = optimizer_class(learning_rate=WarmupLinearDecay(1e-2, 2, 10, accumulation or 1), weight_decay=0.1,
+                                epsilon=1e-6, gradient_accumulation_steps=accumulation)
+    optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
+
+    @tf.function
+    def step(i):
+        grads = [tf.cast(tf.sin(tf.cast(i + 1, tf.float32) * (v + 1.0)), gradient_dtype) for v in variables]
+        optimizer.apply(grads, variables)
+
+    for i in range(6):
+        step(tf.constant(i))
+    return [v.numpy() for v in variables], [v.numpy() for v in optimizer.variables]
+
+
+@pytest.mark.parametrize("accumulation, gradient_dtype", [(None, "float32"), (2, "float32"), (None, "bfloat16")])
+def test_fused_adamw_matches_keras_adamw(accumulation, gradient_dtype):
+    fused_weights, fused_state = _train(FusedAdamW, accumulation, gradient_dtype)
+    keras_weights, keras_state = _train(keras.optimizers.AdamW, accumulation, gradient_dtype)
+    assert len(fused_state) == len(keras_state)  # The same slots: checkpoints are interchangeable.
+    for fused, reference in zip(fused_weights + fused_state, keras_weights + keras_state):
+        np.testing.assert_allclose(fused, reference, rtol=1e-5, atol=1e-6)
+    assert isinstance(create_optimizer(OptimizerConfig(), 10), FusedAdamW)
 
 
 @pytest.mark.parametrize("kwargs,message", [({"name": "sgd"}, "optimizer name"), ({"learning_rate": 0.0}, "learning_rate")])
