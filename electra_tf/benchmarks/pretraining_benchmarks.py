@@ -46,6 +46,12 @@ class _WindowTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+def _cached_batches(config: PretrainingConfig, data_dir: str, batch_size: int, count: int) -> tf.data.Dataset:
+    """`count` masked batches, cached in memory and repeated: the step is timed, not the input pipeline."""
+    data = pretraining_dataset(data_dir, batch_size, config.masking, max_seq_length=config.max_seq_length)
+    return data.take(count).cache().repeat()
+
+
 def _compiled_pretrainer(config: PretrainingConfig, mixed_precision: str, jit_compile: bool, steps_per_execution: int):
     """A compiled `ElectraPretrainer` under `mixed_precision` (the global policy is restored afterwards)."""
     previous = keras.mixed_precision.global_policy()
@@ -73,8 +79,7 @@ def precision_ratio(
 ) -> dict:
     """Tokens/s of `mixed_precision` over float32, both models in this process, timed in alternating windows; the
     median of the windows' ratios is reported, so a burst of load from elsewhere tends to slow both sides of a pair."""
-    data = pretraining_dataset(data_dir, batch_size, config.masking, max_seq_length=config.max_seq_length)
-    data = data.take(steps_per_window).cache().repeat()
+    data = _cached_batches(config, data_dir, batch_size, steps_per_window)
     models = {policy: _compiled_pretrainer(config, policy, jit_compile, 1) for policy in ("float32", mixed_precision)}
     seconds = {policy: [] for policy in models}
     for window in range(windows + 1):  # Window 0 is warm-up.
@@ -134,8 +139,7 @@ def pretraining_step(
 ) -> dict:
     """Returns the median tokens/s (and FLOP/s) of pre-training steps of `config` at `batch_size`."""
     model = _compiled_pretrainer(config, mixed_precision, jit_compile, steps_per_execution)
-    data = pretraining_dataset(data_dir, batch_size, config.masking, max_seq_length=config.max_seq_length)
-    data = data.take(steps_per_window).cache().repeat()
+    data = _cached_batches(config, data_dir, batch_size, steps_per_window)
     timer = _WindowTimer()
     model.fit(data, steps_per_epoch=steps_per_window, epochs=windows + 1, callbacks=[timer], verbose=0)
     seconds = statistics.median(timer.seconds[1:])

@@ -6,10 +6,12 @@ The `serving_default` signature takes raw strings, `text_a` (and `text_b` for pa
 returns, for classification, `probabilities` (float32 `(batch, labels)`), `label_id` (int64) and `label` (string);
 for regression, `score` (float32). Empty and over-long texts are packed like any other (truncated), never an error.
 
-The export is checked before it is published: every op must be core TensorFlow or a tf_text op that stock TF
-Serving runs, and no op in the serving signature may read or write files (`op_allowlist.py`). It is written to a
-temporary folder and renamed into `<export_dir>/<version>/`, the versioned layout TF Serving watches, so a
-half-written version never appears.
+The model in the graph is `inference_graph.InferenceClassifier`: the classifier's forward pass on plain variables
+and constants, rewritten for latency. TF Serving's session loader can restore it, which it cannot do for the Keras
+model itself (see that module). The export is checked before it is published: every op must be core TensorFlow or
+a tf_text op that stock TF Serving runs, and no op in the serving signature may read or write files
+(`op_allowlist.py`). It is written to a temporary folder and renamed into `<export_dir>/<version>/`, the versioned
+layout TF Serving watches, so a half-written version never appears.
 """
 
 import os
