@@ -50,14 +50,15 @@ def _encoder_weights(encoder) -> dict:
             for row in rows}
 
 
-def _layer_arrays(weights: dict, index: int, num_heads: int) -> dict:
+def _layer_arrays(weights: dict, index: int, num_heads: int, last: bool) -> dict:
     """One transformer layer's arrays, with the attention weights split into heads.
 
     `qkv_kernel` is `(3, 1, heads, hidden, head_dim)`: one batched matmul of the `(1, batch, 1, length, hidden)`
     input gives query, key and value already split into heads, `(3, batch, heads, length, head_dim)`, with no
     transpose. The query's part carries the 1/sqrt(head_dim) scale. `output_kernel` is `(heads, head_dim, hidden)`:
     each head's context goes through its slice, and the heads are summed. The last layer's query (at `[CLS]`) and
-    key-value kernels are kept apart as `query_kernel` and `key_value_kernel`.
+    key-value kernels are kept apart as `query_kernel` and `key_value_kernel` (`last`: the query runs at `[CLS]`
+    only).
     """
     def get(name):
         return weights[f"transformer_layer_{index}/{name}"]
@@ -85,9 +86,11 @@ def _layer_arrays(weights: dict, index: int, num_heads: int) -> dict:
         "ffn_norm_gamma": get("feedforward_layer_norm/gamma"),
         "ffn_norm_beta": get("feedforward_layer_norm/beta"),
     }
-    arrays["qkv_kernel"], arrays["qkv_bias"] = split(("query", "key", "value"))
-    arrays["query_kernel"], arrays["query_bias"] = split(("query",))
-    arrays["key_value_kernel"], arrays["key_value_bias"] = split(("key", "value"))
+    if last:
+        arrays["query_kernel"], arrays["query_bias"] = split(("query",))
+        arrays["key_value_kernel"], arrays["key_value_bias"] = split(("key", "value"))
+    else:
+        arrays["qkv_kernel"], arrays["qkv_bias"] = split(("query", "key", "value"))
     return arrays
 
 
@@ -118,13 +121,8 @@ class InferenceClassifier(tf.Module):
         self.regression = classifier.regression
         self.compute_dtype = tf.as_dtype(compute_dtype)
         weights = _encoder_weights(encoder)
-        layers = [_layer_arrays(weights, i, config.num_heads) for i in range(config.num_layers)]
-        # Every layer but the last runs the query-key-value matmul; the last runs its query at [CLS] only.
-        for i, arrays in enumerate(layers):
-            last = i == len(layers) - 1
-            for name in ("qkv_kernel", "qkv_bias") if last else ("query_kernel", "query_bias", "key_value_kernel",
-                                                                   "key_value_bias"):
-                del arrays[name]
+        layers = [_layer_arrays(weights, i, config.num_heads, last=i == config.num_layers - 1)
+                  for i in range(config.num_layers)]
         if constant_kernels is None:
             kernel_bytes = sum(a.nbytes for layer in layers for name, a in layer.items() if name.endswith("kernel"))
             constant_kernels = kernel_bytes <= MAX_CONSTANT_BYTES

@@ -20,8 +20,8 @@ import keras
 from keras_hub.layers import TransformerEncoder
 
 from electra_tf.layers import activations
-from electra_tf.layers.packed_dropout import use_packed_dropout
 from electra_tf.layers.electra_embeddings import ElectraEmbeddings, truncated_normal
+from electra_tf.layers.packed_dropout import use_packed_dropout
 from electra_tf.networks.encoder_config import EncoderConfig
 
 
