@@ -40,7 +40,7 @@ def build_hf_electra(encoder: dict, generator_fraction: float):
         num_hidden_layers=encoder["num_layers"],
         max_position_embeddings=encoder["max_position_embeddings"],
         type_vocab_size=encoder["type_vocab_size"],
-        hidden_act="gelu_new" if encoder.get("hidden_act", "gelu_tanh") == "gelu_tanh" else "gelu",
+        hidden_act="gelu_new" if encoder.get("hidden_act", "gelu") == "gelu_tanh" else "gelu",
         hidden_dropout_prob=encoder["dropout"],
         attention_probs_dropout_prob=encoder["dropout"],
         layer_norm_eps=encoder["layer_norm_epsilon"],

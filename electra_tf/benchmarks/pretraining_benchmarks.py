@@ -1,6 +1,10 @@
 """Benchmark of the pre-training step: tokens/s, analytical FLOP/s, and MFU against a dense matmul of the same dtype
 timed in the same process.
 
+MFU is on our FLOPs count (`models/flops.py`: the matmuls the step runs). The paper's convention
+(`models/flops_gr.py`, google-research/electra's count) is reported beside it, as `flops_per_step_gr` and
+`flop_per_s_gr`, for comparison with the paper's compute figures.
+
 The step runs through `fit` (as `bin/pretrain` runs it) on real masked batches that are cached in memory, so the
 figure is the model's, not the input pipeline's. Each window is one `fit` epoch; the first is warm-up (tracing,
 XLA compilation) and is discarded; the median of the rest is reported.
@@ -16,6 +20,7 @@ import tensorflow as tf
 from electra_tf.data.pretraining_dataset import pretraining_dataset
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
 from electra_tf.training.optimization import create_optimizer
 from electra_tf.training.pretraining_config import PretrainingConfig
 
@@ -137,7 +142,8 @@ def pretraining_step(
     windows: int = 5,
     steps_per_window: int = 10,
 ) -> dict:
-    """Returns the median tokens/s (and FLOP/s) of pre-training steps of `config` at `batch_size`."""
+    """Returns the median tokens/s (and FLOP/s, on our count and in the paper's convention) of pre-training steps of
+    `config` at `batch_size`."""
     model = _compiled_pretrainer(config, mixed_precision, jit_compile, steps_per_execution)
     data = _cached_batches(config, data_dir, batch_size, steps_per_window)
     timer = _WindowTimer()
@@ -146,21 +152,20 @@ def pretraining_step(
     compute_dtype = "bfloat16" if mixed_precision == "mixed_bfloat16" else "float16" if mixed_precision == "mixed_float16" else "float32"
     ceiling = matmul_flops_per_second(compute_dtype)
     tokens = steps_per_window * batch_size * config.max_seq_length
-    flops = pretraining_flops_per_step(
-        config.encoder,
-        config.generator_fraction,
-        config.objective,
-        batch_size,
-        config.max_seq_length,
-        config.masking.num_predictions(config.max_seq_length),
-    )
+    shape = (config.encoder, config.generator_fraction, config.objective, batch_size, config.max_seq_length,
+             config.masking.num_predictions(config.max_seq_length))
+    flops, flops_gr = pretraining_flops_per_step(*shape), gr_pretraining_flops_per_step(*shape)
     return {
         "name": "pretraining_step",
         "value": round(tokens / seconds),
         "unit": "tokens/s",
+        "flops_per_step": flops,
         "flop_per_s": round(flops * steps_per_window / seconds),
         "matmul_flop_per_s": round(ceiling),
         "mfu": round(flops * steps_per_window / seconds / ceiling, 3),
+        # The paper's convention: for comparing with its compute figures, not for MFU (it is not what the step runs).
+        "flops_per_step_gr": flops_gr,
+        "flop_per_s_gr": round(flops_gr * steps_per_window / seconds),
         "objective": config.objective,
         "batch_size": batch_size,
         "seq_len": config.max_seq_length,

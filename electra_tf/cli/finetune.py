@@ -1,7 +1,10 @@
 """bin/finetune: fine-tunes a pre-trained discriminator on a GLUE (or user) task, N seeds, median and spread.
 
-    bin/finetune --task=rte --pretrained=data/models/tiny/discriminator --epochs=10 --num_trials=3
+    bin/finetune --task=rte --pretrained=data/models/tiny/discriminator --num_trials=3
 
+With only --task and --pretrained, the settings come from the fine-tuning recipe for the encoder's size and the task
+(google-research/electra's: for a small encoder on RTE, learning rate 3e-4, layer-wise decay 0.8, 10 epochs); a
+--config file or a flag overrides any of them. The run prints the resolved recipe and where each value came from.
 Results go to <model_dir>/results.json and TensorBoard (<model_dir>/trial_<k>/logs).
 """
 
@@ -13,7 +16,7 @@ from absl import flags
 
 from electra_tf import config_io, settings
 from electra_tf.cli import common
-from electra_tf.training import finetune
+from electra_tf.training import finetune, finetuning_recipe, layerwise_decay
 
 _TASK = flags.DEFINE_string("task", None, "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli) or a task JSON file.")
 _DATA_DIR = flags.DEFINE_string("data_dir", str(settings.data_dir() / "glue"), "The GLUE root: one folder per task.")
@@ -31,12 +34,25 @@ _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "Also export the first tri
 _VERBOSE = flags.DEFINE_integer("keras_verbose", 1, "Keras progress: 0 silent, 1 progress bar, 2 a line per epoch.")
 
 _OVERRIDES = {
-    "learning_rate": flags.DEFINE_float("learning_rate", None, "Peak learning rate of the head."),
-    "layerwise_decay": flags.DEFINE_float("layerwise_decay", None, "Layer-wise learning-rate decay."),
-    "weight_decay": flags.DEFINE_float("weight_decay", None, "Decoupled weight decay."),
-    "warmup_fraction": flags.DEFINE_float("warmup_fraction", None, "Share of steps in linear warmup."),
-    "epochs": flags.DEFINE_integer("epochs", None, "Training epochs."),
-    "batch_size": flags.DEFINE_integer("batch_size", None, "Training batch size."),
+    "learning_rate": flags.DEFINE_float("learning_rate", None, "Peak learning rate of the head (recipe: 3e-4 small, 1e-4 base, 5e-5 large)."),
+    "layerwise_decay": flags.DEFINE_float("layerwise_decay", None, "Layer-wise learning-rate decay (recipe: 0.8, 0.9 large)."),
+    "layerwise_rule": flags.DEFINE_enum(
+        "layerwise_rule", None, list(layerwise_decay.LAYERWISE_RULES),
+        "Layer-wise decay powers: google-research/electra's released code, or its issue #51 correction (recipe: released).",
+    ),
+    "weight_decay": flags.DEFINE_float("weight_decay", None, "Decoupled weight decay (recipe: 0.01)."),
+    "warmup_fraction": flags.DEFINE_float("warmup_fraction", None, "Share of steps in linear warmup (recipe: 0.1)."),
+    "epochs": flags.DEFINE_integer("epochs", None, "Training epochs (recipe: 10 for RTE and STS-B, 3 otherwise)."),
+    "batch_size": flags.DEFINE_integer("batch_size", None, "Training batch size (recipe: 32)."),
+    "clip_norm": flags.DEFINE_float("clip_norm", None, "Global-norm gradient clipping; 0 disables it (recipe: 1.0)."),
+    "bias_correction": flags.DEFINE_bool("bias_correction", None, "Bias-correct Adam's moments (recipe: false, as google-research/electra)."),
+    "double_unordered": flags.DEFINE_bool(
+        "double_unordered", None, "Train on both orders of each pair, for MRPC and STS-B (recipe: true for them)."
+    ),
+    "model_size": flags.DEFINE_enum(
+        "model_size", None, list(finetuning_recipe.MODEL_SIZES),
+        "The size whose recipe applies (recipe: from the encoder's hidden_size: < 512 small, < 1024 base, else large).",
+    ),
     "sequence_length": flags.DEFINE_integer("sequence_length", None, "Packed sequence length."),
     "seed": flags.DEFINE_integer("seed", None, "Seed of the first trial."),
     "max_train_examples": flags.DEFINE_integer("max_train_examples", None, "Train on a seeded subsample of N examples."),
@@ -61,7 +77,7 @@ def main(argv: list[str]) -> None:
         do_predict=_DO_PREDICT.value, export_dir=_EXPORT_DIR.value, source=_SOURCE.value,
         tfds_download=_TFDS_DOWNLOAD.value, verbose=_VERBOSE.value,
     )
-    print(json.dumps({"task": results["task"], "model_dir": model_dir, "dev": results["dev"]}))
+    print(json.dumps({"task": results["task"], "model_dir": model_dir, "recipe": results["recipe"], "dev": results["dev"]}))
 
 
 def run() -> None:

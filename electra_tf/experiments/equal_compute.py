@@ -5,7 +5,9 @@ One command runs every stage, each skipped when its output exists, so an interru
 1. learn a vocabulary and build pre-training TFRecords from the corpus (once);
 2. pre-train the same discriminator architecture with each objective and seed, for the same total training FLOPs
    from the analytical count, generator included: the reference objective gets `reference_steps` steps, every other
-   objective `round(budget / its FLOPs per step)`. Checkpoints land at each FLOPs fraction;
+   objective `round(budget / its FLOPs per step)`. FLOPs are counted in `flops_convention`: ours by default
+   (`models/flops.py`, the matmuls the step runs), or the paper's (google-research/electra's `flops_computation.py`,
+   `models/flops_gr.py`); both are reported. Checkpoints land at each FLOPs fraction;
 3. save the encoder of every checkpoint that is fine-tuned (all final ones; intermediate ones of `intermediate_seeds`);
 4. fine-tune each of them on each task, `finetune_trials` seeds, with `bin/finetune`;
 5. `report.py` turns the results into a table (Markdown and JSON) and a plot.
@@ -28,11 +30,15 @@ from absl import logging
 
 from electra_tf import config_io, errors, io_utils, settings
 from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 # The paper's GLUE dev metrics: Matthews correlation for CoLA, Spearman for STS-B, accuracy for the others.
 GLUE_METRICS = {"cola": "mcc", "sts-b": "spearman", "sst-2": "accuracy", "mrpc": "accuracy", "rte": "accuracy",
                 "qnli": "accuracy", "qqp": "accuracy", "mnli": "accuracy", "wnli": "accuracy"}
+
+# How FLOPs are counted: google-research/electra's convention (the paper's), or ours (what the step runs).
+FLOPS_CONVENTIONS = {"gr": "google-research/electra's convention", "electra_tf": "electra_tf's count"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +54,15 @@ class ExperimentConfig:
         objectives: list of str. Objectives compared; the first is the reference unless `reference_objective` is set.
         reference_objective: str. Its `reference_steps` define the FLOPs budget.
         reference_steps: int. Steps of the reference objective at the final budget.
-        masking: dict. Per-objective `MaskingConfig` overrides (BERT's 80/10/10 for "mlm").
+        flops_convention: str. How the budget is counted and matched: "electra_tf", our count of the matmuls the
+            step runs (3x forward), which tracks the compute this machine spends; or "gr", the paper's convention
+            (google-research/electra's `flops_computation.py`: 2x forward, element-wise work, embedding lookups as
+            one-hot matmuls). At `tiny`'s size the one-hot lookups (2 x 64 x 30522 per token, in the generator too)
+            outweigh the two narrow layers, so "gr" gives MLM about 1.6x ELECTRA's real compute. Both are reported
+            either way. Defaults to "electra_tf".
+        masking: dict. Per-objective `MaskingConfig` overrides. Empty: every objective masks as
+            google-research/electra's `mask()` does for ELECTRA and its BERT baseline alike (85% `[MASK]`, 15% kept,
+            no random token). BERT's own 80/10/10 is `{"mlm": {"mask_token_ratio": 0.8, "random_token_ratio": 0.1}}`.
         flops_fractions: list of float. Budget fractions with a checkpoint; must include 1.0. A fraction of 0 is the
             untrained initialization: fine-tuned too, it is the floor that pre-training has to lift.
         pretrain_seeds: list of int. Pre-training seeds of every objective.
@@ -67,6 +81,7 @@ class ExperimentConfig:
     objectives: tuple = ("electra", "mlm")
     reference_objective: str = "electra"
     reference_steps: int = 1000
+    flops_convention: str = "electra_tf"
     masking: dict = dataclasses.field(default_factory=dict)
     flops_fractions: tuple = (0.25, 0.5, 1.0)
     pretrain_seeds: tuple = (0, 1)
@@ -80,6 +95,11 @@ class ExperimentConfig:
     def __post_init__(self):
         if self.reference_objective not in self.objectives:
             raise ValueError(f"reference_objective={self.reference_objective!r} is not among objectives={list(self.objectives)}.")
+        if self.flops_convention not in FLOPS_CONVENTIONS:
+            raise ValueError(
+                f"flops_convention must be one of {sorted(FLOPS_CONVENTIONS)}, but received "
+                f"flops_convention={self.flops_convention!r}."
+            )
         if 1.0 not in self.flops_fractions or any(not 0 <= f <= 1 for f in self.flops_fractions):
             raise ValueError(f"flops_fractions must lie in [0, 1] and include 1.0, but received {list(self.flops_fractions)}.")
         if len(self.pretrain_seeds) < 1 or self.finetune_trials < 1 or self.reference_steps < 1:
@@ -97,12 +117,17 @@ class PretrainingRun:
     objective: str
     seed: int
     steps: int
-    flops_per_step: int
+    flops_per_step: int  # Our count: what bin/pretrain reports as flops_per_step.
+    flops_per_step_gr: int  # google-research/electra's convention.
     checkpoint_steps: tuple  # One per FLOPs fraction, in the order of `flops_fractions`.
 
     @property
     def name(self) -> str:
         return f"{self.objective}-seed{self.seed}"
+
+    def flops_per_step_in(self, convention: str) -> int:
+        """FLOPs per step counted in `convention` ("gr" or "electra_tf")."""
+        return self.flops_per_step_gr if convention == "gr" else self.flops_per_step
 
 
 def _merged(base: dict, overrides: dict) -> dict:
@@ -127,16 +152,24 @@ def objective_config(experiment: ExperimentConfig, base: PretrainingConfig, obje
     return dataclasses.replace(base, objective=objective, masking=masking)
 
 
+def _step_shape(config: PretrainingConfig) -> tuple:
+    return (config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length,
+            config.masking.num_predictions(config.max_seq_length))
+
+
 def flops_per_step(config: PretrainingConfig) -> int:
-    """Analytical training FLOPs of one step of `config`: the count `bin/benchmark` and `bin/pretrain` report."""
-    return pretraining_flops_per_step(
-        config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length,
-        config.masking.num_predictions(config.max_seq_length),
-    )
+    """Our analytical training FLOPs of one step of `config`: what `bin/pretrain` reports as `flops_per_step`."""
+    return pretraining_flops_per_step(*_step_shape(config))
+
+
+def flops_per_step_gr(config: PretrainingConfig) -> int:
+    """Training FLOPs of one step of `config` in google-research/electra's convention: `bin/pretrain`'s
+    `flops_per_step_gr`."""
+    return gr_pretraining_flops_per_step(*_step_shape(config))
 
 
 def plan(experiment: ExperimentConfig, vocab_size: Optional[int] = None) -> tuple[int, list[PretrainingRun]]:
-    """Returns the FLOPs budget and the pre-training runs that match it.
+    """Returns the FLOPs budget (in `experiment.flops_convention`) and the pre-training runs that match it.
 
     Every run's step count is a multiple of the fractions' common denominator, so each FLOPs fraction falls on a
     checkpoint; the rounding moves a run's total by less than one checkpoint interval, and the actual totals are
@@ -146,15 +179,17 @@ def plan(experiment: ExperimentConfig, vocab_size: Optional[int] = None) -> tupl
     if vocab_size is not None:
         base = dataclasses.replace(base, encoder=dataclasses.replace(base.encoder, vocab_size=vocab_size))
     denominator = math.lcm(*(fractions.Fraction(f).limit_denominator(1000).denominator for f in experiment.flops_fractions))
-    reference = objective_config(experiment, base, experiment.reference_objective)
-    budget = experiment.reference_steps * flops_per_step(reference)
-    runs = []
+    per_objective = {}
     for objective in experiment.objectives:
         config = objective_config(experiment, base, objective)
-        per_step = flops_per_step(config)
-        steps = max(denominator, round(budget / per_step / denominator) * denominator)
+        per_objective[objective] = (flops_per_step(config), flops_per_step_gr(config))
+    matched = 1 if experiment.flops_convention == "gr" else 0
+    budget = experiment.reference_steps * per_objective[experiment.reference_objective][matched]
+    runs = []
+    for objective, per_step in per_objective.items():
+        steps = max(denominator, round(budget / per_step[matched] / denominator) * denominator)
         checkpoints = tuple(round(f * steps) for f in experiment.flops_fractions)
-        runs += [PretrainingRun(objective, seed, steps, per_step, checkpoints) for seed in experiment.pretrain_seeds]
+        runs += [PretrainingRun(objective, seed, steps, *per_step, checkpoints) for seed in experiment.pretrain_seeds]
     return budget, runs
 
 
@@ -195,6 +230,7 @@ class Experiment:
                     self._timed(f"finetune/{run.name}/{fraction}/{task}", lambda e=encoder_dir, t=task: self.finetune(e, t))
         summary = {
             "config": dataclasses.asdict(self.config),
+            "flops_convention": self.config.flops_convention,
             "budget_flops": budget,
             "runs": [self.run_summary(run) for run in runs],
             "stage_seconds": _read_timings(self.output_dir),
@@ -208,7 +244,9 @@ class Experiment:
         path = os.path.join(self.output_dir, CONFIG_FILE)
         if not os.path.exists(path):
             return
-        previous = config_io.load(ExperimentConfig, path)
+        raw = io_utils.read_json(path, "experiment config")
+        raw.setdefault("flops_convention", "electra_tf")  # Saved before the field existed, when our count matched.
+        previous = config_io.from_dict(ExperimentConfig, raw, source=path)
         changed = [f.name for f in dataclasses.fields(ExperimentConfig) if getattr(previous, f.name) != getattr(self.config, f.name)]
         if changed:
             raise ValueError(
@@ -347,14 +385,23 @@ class Experiment:
                 with open(os.path.join(self.finetune_dir(encoder_dir, task), "results.json"), encoding="utf-8") as f:
                     finetuned = json.load(f)
                 per_task[task] = [trial["dev"]["dev"][GLUE_METRICS[task]] for trial in finetuned["trials"]]
-            scores[f"{fraction:g}"] = {"step": step, "flops": step * run.flops_per_step, "tasks": per_task}
+            scores[f"{fraction:g}"] = {
+                "step": step,
+                "flops": step * run.flops_per_step_in(self.config.flops_convention),  # The convention matched by.
+                "flops_electra_tf": step * run.flops_per_step,
+                "flops_gr": step * run.flops_per_step_gr,
+                "tasks": per_task,
+            }
         return {
             "objective": run.objective,
             "seed": run.seed,
             "steps": run.steps,
             "flops_per_step": run.flops_per_step,
+            "flops_per_step_gr": run.flops_per_step_gr,
             "flops_per_step_reported_by_pretrain": results["flops_per_step"],
+            "flops_per_step_gr_reported_by_pretrain": results.get("flops_per_step_gr"),
             "total_flops": run.steps * run.flops_per_step,
+            "total_flops_gr": run.steps * run.flops_per_step_gr,
             "pretrain_wall_seconds": results["wall_seconds"],
             "final_train": {k: v for k, v in results["train"].items() if k != "step"},
             "final_eval": results["eval"],
@@ -362,18 +409,29 @@ class Experiment:
         }
 
     def print_flops(self, budget: int, runs: list[PretrainingRun]) -> None:
-        print(f"FLOPs budget: {budget:.4e} ({self.config.reference_steps} steps of {self.config.reference_objective})")
-        seen = set()
-        for run in runs:
-            if run.objective in seen:
-                continue
-            seen.add(run.objective)
-            print(
-                f"  {run.objective:>16}: {run.flops_per_step:.4e} FLOPs/step x {run.steps} steps = "
-                f"{run.flops_per_step * run.steps:.4e} ({run.flops_per_step * run.steps / budget:.3f} of the budget); "
-                f"checkpoints at steps {list(run.checkpoint_steps)}",
-                flush=True,
-            )
+        print(flops_plan_text(self.config, budget, runs), flush=True)
+
+
+def flops_plan_text(config: ExperimentConfig, budget: int, runs: list[PretrainingRun]) -> str:
+    """The budget and each objective's steps, with FLOPs in both conventions (the matched one first)."""
+    matched = config.flops_convention
+    other = next(c for c in FLOPS_CONVENTIONS if c != matched)
+    lines = [
+        f"FLOPs budget: {budget:.4e} in {FLOPS_CONVENTIONS[matched]} ({config.reference_steps} steps of "
+        f"{config.reference_objective}); {FLOPS_CONVENTIONS[other]} in brackets"
+    ]
+    seen = set()
+    for run in runs:
+        if run.objective in seen:
+            continue
+        seen.add(run.objective)
+        per_step, per_step_other = run.flops_per_step_in(matched), run.flops_per_step_in(other)
+        lines.append(
+            f"  {run.objective:>16}: {per_step:.4e} [{per_step_other:.4e}] FLOPs/step x {run.steps} steps = "
+            f"{per_step * run.steps:.4e} [{per_step_other * run.steps:.4e}] ({per_step * run.steps / budget:.3f} of the "
+            f"budget); checkpoints at steps {list(run.checkpoint_steps)}"
+        )
+    return "\n".join(lines)
 
 
 TIMINGS_FILE = "timings.json"

@@ -5,13 +5,15 @@ this tells a bug from a property of the setup: HF's `ElectraForMaskedLM` + `Elec
 `benchmarks.hf_reference.build_hf_electra`: shared embeddings, tied generator output) are trained on the very batches
 and masks our input pipeline gives `bin/pretrain` for the same config and seed, with the same loss (generator MLM at
 the masked positions + `discriminator_weight` x replaced token detection on every real token), AdamW with the same
-no-decay rule, global-norm clipping and google-research/electra's warmup-then-linear-decay schedule. It logs the same
-metrics as `bin/pretrain`, each the mean over the steps since the previous line. Curves agree in shape and level, not
-digit for digit: the initial weights and the sampling noise come from PyTorch's random streams, and HF's layers differ
-in small ways (a plain-normal initialization with a zeroed [PAD] row instead of a truncated normal; an erf GELU in
-the generator's head whatever `hidden_act` says; Adam's epsilon added after the bias correction, where Keras adds it
-before, which matters only in the first few thousand steps). It runs in float32, and reproduces the `electra`
-objective with AdamW and no gradient accumulation; other settings are refused.
+no-decay rule and bias-correction setting, global-norm clipping and google-research/electra's warmup-times-linear-
+decay schedule. It logs the same metrics as `bin/pretrain`, each the mean over the steps since the previous line.
+Curves agree in shape and level, not digit for digit: the initial weights and the sampling noise come from PyTorch's
+random streams, and HF's layers differ in small ways (a plain-normal initialization with a zeroed [PAD] row, where
+ours is truncated normal but Glorot for the embedding projection and the discriminator's output layer, as
+google-research/electra's; an erf GELU in the generator's head even for `hidden_act="gelu_tanh"`; with bias
+correction on, Adam's epsilon added after the correction, where Keras adds it before, which matters only in the
+first few thousand steps). It runs in float32, and reproduces the `electra` objective with AdamW and no gradient
+accumulation; other settings are refused.
 
     python -m electra_tf.experiments.hf_crosscheck --config=RUN_CONFIG.json --train_data=DATA --steps=350 \\
         --output=hf_curve.json
@@ -27,6 +29,32 @@ import time
 
 from electra_tf import config_io, io_utils
 from electra_tf.training.pretraining_config import PretrainingConfig
+
+
+def _uncorrected_adamw(torch):
+    """google-research/electra's `AdamWeightDecayOptimizer` as a torch optimizer: `m`, `v` as exponential means, no
+    bias correction, and `p -= lr * (m / (sqrt(v) + eps) + weight_decay * p)`."""
+
+    class UncorrectedAdamW(torch.optim.Optimizer):
+        def __init__(self, params, lr, betas, eps):
+            super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": 0.0})
+
+        @torch.no_grad()
+        def step(self):
+            for group in self.param_groups:
+                beta_1, beta_2 = group["betas"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
+                    state["m"].mul_(beta_1).add_(p.grad, alpha=1 - beta_1)
+                    state["v"].mul_(beta_2).addcmul_(p.grad, p.grad, value=1 - beta_2)
+                    update = state["m"] / (state["v"].sqrt() + group["eps"]) + group["weight_decay"] * p
+                    p.sub_(group["lr"] * update)
+
+    return UncorrectedAdamW
 
 
 def is_decayed(name: str) -> bool:
@@ -92,14 +120,14 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
     decayed = [p for p in parameters if is_decayed(named[id(p)])]
     undecayed = [p for p in parameters if not is_decayed(named[id(p)])]
     opt = config.optimizer
-    optimizer = torch.optim.AdamW(
-        [{"params": decayed, "weight_decay": opt.weight_decay}, {"params": undecayed, "weight_decay": 0.0}],
-        lr=opt.learning_rate, betas=(opt.beta_1, opt.beta_2), eps=opt.epsilon,
-    )
+    groups = [{"params": decayed, "weight_decay": opt.weight_decay}, {"params": undecayed, "weight_decay": 0.0}]
+    # torch's AdamW corrects Adam's moments for their zero start; google-research/electra's optimizer does not.
+    adam = torch.optim.AdamW if opt.resolved_bias_correction else _uncorrected_adamw(torch)
+    optimizer = adam(groups, lr=opt.learning_rate, betas=(opt.beta_1, opt.beta_2), eps=opt.epsilon)
 
     def rate(step):  # google-research/electra's schedule, as `WarmupLinearDecay`: a factor of the peak rate.
-        decayed_factor = max(0.0, 1.0 - step / max(1, config.num_train_steps))
-        return step / opt.warmup_steps if step < opt.warmup_steps else decayed_factor
+        factor = max(0.0, 1.0 - step / max(1, config.num_train_steps))
+        return factor * min(1.0, step / opt.warmup_steps) if opt.warmup_steps > 0 else factor
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
     generator.train()

@@ -3,6 +3,9 @@
 Scores are ×100 (GLUE convention). For each run (objective, pre-training seed) and checkpoint, the GLUE average of
 fine-tuning trial k is the mean over tasks of trial k's dev score; a point's spread covers every (pre-training seed,
 fine-tuning trial) pair at that budget, so both sources of variance are in it.
+
+FLOPs are in the convention the experiment matched by (`summary["flops_convention"]`: google-research/electra's, or
+ours); the runs table gives both. A summary from before the field existed was matched by ours.
 """
 
 import json
@@ -11,6 +14,16 @@ import statistics
 from collections import defaultdict
 
 from electra_tf import io_utils
+from electra_tf.experiments.equal_compute import FLOPS_CONVENTIONS
+
+
+def flops_convention(summary: dict) -> str:
+    """The convention `summary` matched FLOPs by; summaries written before it was recorded used ours."""
+    return summary.get("flops_convention", "electra_tf")
+
+
+def _flops(value) -> str:
+    return "n/a" if value is None else f"{value:.4e}"
 
 
 def _spread(values: list[float]) -> dict:
@@ -58,7 +71,8 @@ def aggregate(summary: dict) -> dict:
             "larger_half_range": half_range,
             "electra_wins_beyond_spread": gap > half_range,
         }
-    return {"budget_flops": budget, "tasks": tasks, "points": points, "verdict": verdict}
+    return {"budget_flops": budget, "flops_convention": flops_convention(summary), "tasks": tasks, "points": points,
+            "verdict": verdict}
 
 
 def markdown(results: dict, summary: dict, command: str) -> str:
@@ -74,12 +88,15 @@ def markdown(results: dict, summary: dict, command: str) -> str:
             f"| {p['objective']} | {p['fraction']:g} | {p['flops']:.3e} | {g['median']:.1f} [{g['min']:.1f}, {g['max']:.1f}] ({g['n']}) | "
             + " | ".join(f"{p['tasks'][t]['median']:.1f}" for t in tasks) + " |"
         )
-    runs = ["| run | steps | FLOPs/step | total FLOPs | FLOPs/step from bin/pretrain | pre-training wall s | final train loss |",
-            "|---|---|---|---|---|---|---|"]
+    runs = ["| run | steps | FLOPs/step (ours) | total FLOPs (ours) | FLOPs/step (GR) | total FLOPs (GR) | "
+            "FLOPs/step from bin/pretrain (ours; GR) | pre-training wall s | final train loss |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in summary["runs"]:
         runs.append(
             f"| {r['objective']} seed {r['seed']} | {r['steps']} | {r['flops_per_step']:.4e} | {r['total_flops']:.4e} | "
-            f"{r['flops_per_step_reported_by_pretrain']:.4e} | {r['pretrain_wall_seconds']:.0f} | {r['final_train'].get('loss', float('nan')):.4g} |"
+            f"{_flops(r.get('flops_per_step_gr'))} | {_flops(r.get('total_flops_gr'))} | "
+            f"{r['flops_per_step_reported_by_pretrain']:.4e}; {_flops(r.get('flops_per_step_gr_reported_by_pretrain'))} | "
+            f"{r['pretrain_wall_seconds']:.0f} | {r['final_train'].get('loss', float('nan')):.4g} |"
         )
     v = results["verdict"]
     verdict = (
@@ -91,7 +108,9 @@ def markdown(results: dict, summary: dict, command: str) -> str:
     return "\n".join([
         f"Command: `{command}`",
         "",
-        f"FLOPs budget: {results['budget_flops']:.4e} training FLOPs per run (analytical count, generator included).",
+        f"FLOPs budget: {results['budget_flops']:.4e} training FLOPs per run, in {FLOPS_CONVENTIONS[results['flops_convention']]} "
+        "(analytical, generator included); the FLOPs column below uses it. GR: google-research/electra's "
+        "flops_computation.py, the paper's; ours: the matmuls the step runs.",
         "",
         verdict,
         "",
@@ -126,7 +145,7 @@ def plot(results: dict, path: str) -> None:
         axis.errorbar(x, median, yerr=[low, high], marker="o", capsize=4, label=objective)
     # Linear, with a margin: a fraction of 0 (the untrained floor) sits at the origin, fully visible.
     axis.set_xlim(left=-0.04 * max(p["flops"] for p in results["points"]))
-    axis.set_xlabel("pre-training FLOPs (analytical, generator included)")
+    axis.set_xlabel(f"pre-training FLOPs ({FLOPS_CONVENTIONS[results['flops_convention']]}, generator included)")
     axis.set_ylabel("GLUE dev average (median, min–max)")
     axis.set_title("Objectives at equal pre-training compute")
     axis.grid(alpha=0.3)

@@ -153,7 +153,8 @@ class InferenceClassifier(tf.Module):
             make = {name: variable if "_norm_" in name else matmul_weight for name in arrays}
             self.layers.append({name: make[name](value, f"layer_{i}_{name}") for name, value in arrays.items()})
         head = classifier.get_layer("head")
-        self.head = [variable(head.kernel.numpy(), "head_kernel"), variable(head.bias.numpy(), "head_bias")]
+        scale = classifier.target_scale if self.regression else 1.0  # Folded in: the model outputs scale x dense.
+        self.head = [variable(head.kernel.numpy() * scale, "head_kernel"), variable(head.bias.numpy() * scale, "head_bias")]
 
     def _layer_norm(self, x, gamma, beta):
         """Layer norm in float32, returned in the compute dtype."""

@@ -8,7 +8,7 @@ size), `generator/encoder/layer_{i}/*` and `generator_predictions/{dense,LayerNo
 
 The architecture comes from the checkpoint itself (tensor shapes) plus the number of heads, which shapes cannot
 tell: pass it (ELECTRA-Small 4, Base 12, Large 16; the generator's is max(1, hidden / 64) unless given). Google's
-code uses the tanh GELU everywhere, heads included.
+code computes the exact (erf) GELU everywhere, heads included (`modeling.gelu`), so imports use hidden_act="gelu".
 """
 
 import re
@@ -25,6 +25,7 @@ from electra_tf.tokenization.vocabulary import Vocabulary
 
 SKIPPED = re.compile(r"(/adam_[mv]$|^global_step$|^temperature$)")
 SCOPES = {checkpoint.DISCRIMINATOR: "electra", checkpoint.GENERATOR: "generator"}
+GOOGLE_ACTIVATION = "gelu"  # google-research/electra's `modeling.gelu`: x * 0.5 * (1 + erf(x / sqrt(2))).
 
 
 def read_tensors(path: str) -> dict:
@@ -60,7 +61,7 @@ def encoder_config(tensors: dict, kind: str, num_heads: Optional[int], max_posit
         num_heads=int(num_heads),
         intermediate_size=int(intermediate_size),
         embedding_size=int(embedding_size),
-        hidden_act="gelu_tanh",
+        hidden_act=GOOGLE_ACTIVATION,
         max_position_embeddings=int(max_position_embeddings or tensors["electra/embeddings/position_embeddings"].shape[0]),
         type_vocab_size=int(tensors["electra/embeddings/token_type_embeddings"].shape[0]),
     )
@@ -84,11 +85,11 @@ def load_google(path: str, vocab_file: str, kind: str = checkpoint.DISCRIMINATOR
         return ("electra/" if row.google.startswith("embeddings/") else f"{scope}/") + row.google
 
     used = assign(checkpoint.variables_by_path(encoder), rows, tensors, name_of, False, path)
-    head = checkpoint.build_head(kind, encoder, "gelu_tanh")
+    head = checkpoint.build_head(kind, encoder, GOOGLE_ACTIVATION)
     used |= assign(checkpoint.variables_by_path(head), checkpoint.head_rows(kind), tensors, lambda r: r.google, False, path)
     other = "generator" if kind == checkpoint.DISCRIMINATOR else "electra"
     other_head = "generator_predictions" if kind == checkpoint.DISCRIMINATOR else "discriminator_predictions"
     unexpected = sorted(n for n in set(tensors) - used if not n.startswith((f"{other}/", f"{other_head}/")))
     if unexpected:
         raise ValueError(f"{path} has variable(s) that are not ELECTRA's: {unexpected[:12]}.")
-    return checkpoint.Converted(encoder, head, kind, "gelu_tanh", vocabulary, tokenizer_settings(vocabulary, lower_case, None))
+    return checkpoint.Converted(encoder, head, kind, GOOGLE_ACTIVATION, vocabulary, tokenizer_settings(vocabulary, lower_case, None))

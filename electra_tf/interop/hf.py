@@ -2,8 +2,9 @@
 back. Tensors are read and written with the `safetensors` package's numpy API: no torch needed.
 
 `ElectraForPreTraining` maps to an encoder plus the discriminator head, `ElectraForMaskedLM` to an encoder plus the
-generator head, `ElectraModel` to an encoder alone. HF computes GELU exactly (`hidden_act="gelu"`) except where a
-config says "gelu_new" (the tanh form), and its generator head always uses the exact one; imports set ours to match.
+generator head, `ElectraModel` to an encoder alone. HF computes GELU exactly (`hidden_act="gelu"`, as
+google-research/electra does) except where a config says "gelu_new" (the tanh form), and its generator head always
+uses the exact one; imports set ours to match.
 Pickle-based `pytorch_model.bin` files run code when loaded, so they are refused unless `allow_pickle=True`.
 """
 

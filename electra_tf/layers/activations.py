@@ -1,7 +1,9 @@
 """The two GELUs of the ELECTRA family, selectable by name through `hidden_act`.
 
-- "gelu": exact (erf) GELU, as HF transformers computes it.
-- "gelu_tanh": the tanh approximation used by google-research/electra and keras-hub. They differ by up to ~5e-4.
+- "gelu": the exact (erf) GELU, x * Phi(x). google-research/electra computes it (`modeling.gelu`, in the encoder
+  and in both pre-training heads), and so does HF transformers (`hidden_act="gelu"`, its default). The default here.
+- "gelu_tanh": the tanh approximation, which keras-hub's `ElectraBackbone` hard-codes. It differs from the exact
+  GELU by at most ~5e-4 (near x = +-2.7); kept so that encoders exportable to keras-hub can be trained.
 """
 
 import keras

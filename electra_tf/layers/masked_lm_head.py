@@ -17,8 +17,9 @@ class MaskedLMHead(keras.layers.Layer):
     Args:
         token_embedding: `keras.layers.ReversibleEmbedding`. The tied token table. Not serialized: the model that
             owns both rebuilds the tie.
-        hidden_act: str. "gelu_tanh" or "gelu". Defaults to "gelu_tanh".
-        initializer_range: float. Defaults to 0.02.
+        hidden_act: str. "gelu" (exact, as google-research/electra and HF) or "gelu_tanh". Defaults to "gelu".
+        initializer_range: float. Stddev of the dense layer's truncated-normal initializer, as in
+            google-research/electra's `_get_masked_lm_output`. Defaults to 0.02.
         layer_norm_epsilon: float. Defaults to 1e-12.
 
     Call arguments:
@@ -28,7 +29,7 @@ class MaskedLMHead(keras.layers.Layer):
         float32 logits `(batch, num_positions, vocab_size)`.
     """
 
-    def __init__(self, token_embedding, hidden_act="gelu_tanh", initializer_range=0.02, layer_norm_epsilon=1e-12, **kwargs):
+    def __init__(self, token_embedding, hidden_act="gelu", initializer_range=0.02, layer_norm_epsilon=1e-12, **kwargs):
         super().__init__(**kwargs)
         self.token_embedding = token_embedding
         self.hidden_act = hidden_act

@@ -12,10 +12,14 @@ class ReplacedTokenDetectionHead(keras.layers.Layer):
     """dense(hidden, activation) -> dense(1) on every token, as google-research/electra and HF's
     `ElectraDiscriminatorPredictions`.
 
+    The kernels are initialized as google-research/electra's `_get_discriminator_output` does: the hidden dense with a
+    truncated normal of stddev `initializer_range`, the output dense(1) with Glorot uniform (TF1's default for a
+    `tf.layers.dense` given no initializer). Biases start at zero.
+
     Args:
         hidden_size: int. Width of the first dense layer (the discriminator's hidden size).
-        hidden_act: str. "gelu_tanh" or "gelu". Defaults to "gelu_tanh".
-        initializer_range: float. Defaults to 0.02.
+        hidden_act: str. "gelu" (exact, as google-research/electra and HF) or "gelu_tanh". Defaults to "gelu".
+        initializer_range: float. Stddev of the hidden dense's truncated-normal initializer. Defaults to 0.02.
 
     Call arguments:
         hidden: `(batch, seq_len, hidden_size)`.
@@ -24,16 +28,21 @@ class ReplacedTokenDetectionHead(keras.layers.Layer):
         float32 logits `(batch, seq_len)`; positive means "replaced".
     """
 
-    def __init__(self, hidden_size, hidden_act="gelu_tanh", initializer_range=0.02, **kwargs):
+    def __init__(self, hidden_size, hidden_act="gelu", initializer_range=0.02, **kwargs):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.hidden_act = hidden_act
         self.initializer_range = initializer_range
-        init = truncated_normal(initializer_range)
         self.dense = keras.layers.Dense(
-            hidden_size, activation=activations.get(hidden_act), kernel_initializer=init, dtype=self.dtype_policy, name="dense"
+            hidden_size,
+            activation=activations.get(hidden_act),
+            kernel_initializer=truncated_normal(initializer_range),
+            dtype=self.dtype_policy,
+            name="dense",
         )
-        self.dense_prediction = keras.layers.Dense(1, kernel_initializer=init, dtype=self.dtype_policy, name="dense_prediction")
+        self.dense_prediction = keras.layers.Dense(
+            1, kernel_initializer="glorot_uniform", dtype=self.dtype_policy, name="dense_prediction"
+        )
 
     def build(self, hidden_shape):
         self.dense.build(hidden_shape)

@@ -1,7 +1,7 @@
 """`ElectraClassifier`: a pre-trained ELECTRA encoder with a classification or regression head, Keras-style.
 
     classifier = ElectraClassifier.from_pretrained("data/models/tiny/discriminator", num_outputs=2, pair=True)
-    classifier.compile()                       # AdamW, layer-wise decay 0.8, 10% warmup then linear decay
+    classifier.compile()                       # The fine-tuning recipe for the encoder's size (finetuning_recipe)
     classifier.fit({"text_a": a, "text_b": b}, labels, epochs=3, batch_size=32)
     classifier.predict({"text_a": a, "text_b": b})   # logits
 
@@ -16,10 +16,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from electra_tf.layers.electra_embeddings import truncated_normal
 from electra_tf.models import saving
 from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
-from electra_tf.training import layerwise_decay
+from electra_tf.training import finetuning_recipe, layerwise_decay
 from electra_tf.training.optimization import WarmupLinearDecay
 
 CLASSIFIER_FILE = "classifier.keras"
@@ -28,7 +27,8 @@ ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 @keras.saving.register_keras_serializable(package="electra_tf")
 class ElectraClassifier(keras.Model):
-    """The encoder's `[CLS]` vector, dropout, then a dense layer: logits per label, or one score for regression.
+    """The encoder's `[CLS]` vector, dropout, then a dense layer (Glorot-uniform kernel, zero bias): logits per label,
+    or one score for regression.
 
     Args:
         encoder: `ElectraEncoder`.
@@ -37,12 +37,15 @@ class ElectraClassifier(keras.Model):
             (`(batch, num_outputs)`). Defaults to False.
         labels: sequence of str. Label names in id order, kept for predictions and serving. Defaults to ids.
         dropout: float. Dropout on the `[CLS]` vector. Defaults to 0.1.
+        target_scale: float. Regression only: the dense layer learns `score / target_scale` and the model outputs
+            its value times `target_scale`, so scores are on the data's scale. google-research/electra trains STS-B
+            on scores / 5 (`Task.target_scale`). Defaults to 1.0.
         preprocessor: `ClassifierPreprocessor` or None. Needed for raw-string inputs. Not serialized by
             `get_config`; `save_finetuned` writes it beside the model.
     """
 
     def __init__(self, encoder, num_outputs: int, regression: bool = False, labels=None, dropout: float = 0.1,
-                 preprocessor: Optional[ClassifierPreprocessor] = None, **kwargs):
+                 target_scale: float = 1.0, preprocessor: Optional[ClassifierPreprocessor] = None, **kwargs):
         if regression and num_outputs != 1:
             raise ValueError(f"A regression head has 1 output, but num_outputs={num_outputs}.")
         if not regression and num_outputs < 2:
@@ -50,32 +53,33 @@ class ElectraClassifier(keras.Model):
         labels = [str(label) for label in labels] if labels else ([] if regression else [str(i) for i in range(num_outputs)])
         if not regression and len(labels) != num_outputs:
             raise ValueError(f"{len(labels)} label names for {num_outputs} outputs.")
+        if not target_scale > 0 or (target_scale != 1.0 and not regression):
+            raise ValueError(f"target_scale must be positive, and 1 for a classifier, but received target_scale={target_scale}.")
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ENCODER_INPUTS}
         sequence = encoder(inputs)["sequence_output"]
         first_token = sequence[:, 0, :]
         features = keras.layers.Dropout(dropout, name="head_dropout")(first_token)
-        outputs = keras.layers.Dense(
-            num_outputs,
-            kernel_initializer=truncated_normal(encoder.encoder_config.initializer_range),
-            dtype="float32",
-            name="head",
-        )(features)
+        # google-research/electra's head is `tf.layers.dense` with its default (Glorot uniform) initializer, not
+        # the encoder's truncated normal.
+        outputs = keras.layers.Dense(num_outputs, kernel_initializer="glorot_uniform", dtype="float32", name="head")(features)
         if regression:
-            outputs = outputs[:, 0]
+            outputs = outputs[:, 0] * float(target_scale) if target_scale != 1.0 else outputs[:, 0]
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.encoder = encoder
         self.num_outputs = num_outputs
         self.regression = bool(regression)
         self.labels = labels
         self.dropout = dropout
+        self.target_scale = float(target_scale)
         self.preprocessor = preprocessor
         self._auto_schedule = None
+        self.recipe = None  # The `FinetuningRecipe` that `compile` resolved.
 
     # Construction and saving.
 
     @classmethod
     def from_pretrained(cls, directory: str, num_outputs: int = 2, regression: bool = False, labels=None,
-                        pair: bool = False, sequence_length: int = 128, dropout: float = 0.1,
+                        pair: bool = False, sequence_length: int = 128, dropout: float = 0.1, target_scale: float = 1.0,
                         encoder_dropout: Optional[float] = None, random_encoder: bool = False,
                         freeze_encoder: bool = False) -> "ElectraClassifier":
         """Builds a classifier on a saved encoder (`<model_dir>/discriminator` of `bin/pretrain`).
@@ -84,7 +88,7 @@ class ElectraClassifier(keras.Model):
 
         Args:
             directory: str. A saved encoder folder.
-            num_outputs, regression, labels, dropout: as in the constructor.
+            num_outputs, regression, labels, dropout, target_scale: as in the constructor.
             pair: bool. Whether inputs are text pairs. Defaults to False.
             sequence_length: int. Packed length, special tokens included. Defaults to 128.
             encoder_dropout: float or None. Overrides the encoder's dropout; None keeps it. Defaults to None.
@@ -108,14 +112,15 @@ class ElectraClassifier(keras.Model):
         preprocessor = ClassifierPreprocessor(
             vocabulary, sequence_length, settings["lower_case"], settings["strip_accents"], pair=pair
         )
-        return cls(encoder, num_outputs, regression=regression, labels=labels, dropout=dropout, preprocessor=preprocessor)
+        return cls(encoder, num_outputs, regression=regression, labels=labels, dropout=dropout, target_scale=target_scale,
+                   preprocessor=preprocessor)
 
     @classmethod
     def from_task(cls, task, directory: str, sequence_length: int = 128, **kwargs) -> "ElectraClassifier":
         """`from_pretrained` with the head, labels and pairing of a `Task`."""
         return cls.from_pretrained(
             directory, num_outputs=task.num_outputs, regression=task.is_regression, labels=task.labels or None,
-            pair=task.is_pair, sequence_length=sequence_length, **kwargs,
+            pair=task.is_pair, sequence_length=sequence_length, target_scale=task.target_scale, **kwargs,
         )
 
     def save_finetuned(self, directory: str) -> None:
@@ -147,6 +152,7 @@ class ElectraClassifier(keras.Model):
             "regression": self.regression,
             "labels": list(self.labels),
             "dropout": self.dropout,
+            "target_scale": self.target_scale,
         }
 
     def get_compile_config(self):
@@ -164,32 +170,65 @@ class ElectraClassifier(keras.Model):
         encoder_ids = {id(v) for v in self.encoder.trainable_weights}
         return [v for v in self.trainable_weights if id(v) not in encoder_ids]
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate: float = 1e-4,
-                layerwise_decay_rate: float = 0.8, weight_decay: float = 0.0, warmup_fraction: float = 0.1,
-                num_train_steps: Optional[int] = None, **kwargs):
-        """Compiles with ELECTRA's fine-tuning defaults.
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate: Optional[float] = None,
+                layerwise_decay_rate: Optional[float] = None, weight_decay: Optional[float] = None,
+                warmup_fraction: Optional[float] = None, layerwise_rule: Optional[str] = None,
+                clip_norm: Optional[float] = None, bias_correction: Optional[bool] = None,
+                model_size: Optional[str] = None, num_train_steps: Optional[int] = None, **kwargs):
+        """Compiles with the fine-tuning recipe for the encoder's size (`finetuning_recipe`); set arguments override it.
 
-        `optimizer="auto"` builds `LayerwiseAdamW` (β 0.9/0.999, ε 1e-6, `weight_decay`), with layer-wise decay
-        `layerwise_decay_rate` and a linear warmup over `warmup_fraction` of the steps, then linear decay to 0. The
-        step count is `num_train_steps`, or, if None, worked out by the next `fit` from its epochs and data.
-        `loss="auto"` is cross-entropy on logits, or mean squared error for regression. `metrics="auto"` is
+        `optimizer="auto"` builds `LayerwiseAdamW` (β 0.9/0.999, ε 1e-6) with the recipe's settings: for a small
+        encoder, learning rate 3e-4, layer-wise decay 0.8 by the "released" rule, weight decay 0.01, no bias
+        correction, global-norm clipping at 1.0, and a linear warmup factor over the first 10% of the steps times a
+        linear decay to 0. The step count is `num_train_steps`, or, if None, worked out by the next `fit` from its
+        epochs and data (the recipe's epoch count is `finetuning_recipe.epochs_for_task`; pass it to `fit`).
+        `loss="auto"` is cross-entropy on logits, or the squared error on targets divided by `target_scale` for
+        regression, each summed over the batch as in google-research/electra (so the reported loss is the batch's
+        sum, and clipping at global norm 1 binds as there). `metrics="auto"` is
         accuracy, or mean squared error for regression (GLUE's correlations are computed on whole evaluation
         sets by `electra_tf.tasks.metrics`, not averaged over batches).
+
+        Args:
+            learning_rate: float or None. Peak rate of the head. None: 3e-4 small, 1e-4 base, 5e-5 large.
+            layerwise_decay_rate: float or None. None: 0.8 small and base, 0.9 large.
+            weight_decay: float or None. Decoupled weight decay. None: 0.01.
+            warmup_fraction: float or None. None: 0.1.
+            layerwise_rule: str or None. "released" or "corrected". None: "released".
+            clip_norm: float or None. Global-norm clipping; 0 disables it. None: 1.0.
+            bias_correction: bool or None. None: False.
+            model_size: str or None. "small", "base" or "large"; None infers it from the encoder's hidden_size.
+            num_train_steps: int or None. Length of the schedule; None lets `fit` work it out.
         """
+        self.recipe = None
         if optimizer == "auto":
-            if not 0 <= warmup_fraction < 1:
-                raise ValueError(f"warmup_fraction must be in [0, 1), but received {warmup_fraction}.")
-            self._auto_schedule = WarmupLinearDecay(learning_rate, 0, num_train_steps)
-            self._auto_schedule.warmup_fraction = warmup_fraction
+            overrides = dict(learning_rate=learning_rate, layerwise_decay=layerwise_decay_rate, weight_decay=weight_decay,
+                             warmup_fraction=warmup_fraction, layerwise_rule=layerwise_rule, clip_norm=clip_norm,
+                             bias_correction=bias_correction, model_size=model_size)
+            recipe, _ = finetuning_recipe.resolve(overrides, self.encoder.encoder_config)
+            if not 0 <= recipe.warmup_fraction < 1:
+                raise ValueError(f"warmup_fraction must be in [0, 1), but received {recipe.warmup_fraction}.")
+            if recipe.clip_norm < 0:
+                raise ValueError(f"clip_norm must be non-negative (0 disables clipping), but received {recipe.clip_norm}.")
+            self.recipe = recipe
+            self._auto_schedule = WarmupLinearDecay(recipe.learning_rate, 0, num_train_steps)
+            self._auto_schedule.warmup_fraction = recipe.warmup_fraction
             if num_train_steps is not None:
                 self._set_schedule_steps(num_train_steps)
-            multipliers = layerwise_decay.layerwise_multipliers(self.encoder, self.head_variables(), layerwise_decay_rate)
+            multipliers = layerwise_decay.layerwise_multipliers(
+                self.encoder, self.head_variables(), recipe.layerwise_decay, recipe.layerwise_rule
+            )
             optimizer = layerwise_decay.LayerwiseAdamW(
-                lr_multipliers=multipliers, weight_decay=weight_decay, learning_rate=self._auto_schedule,
-                beta_1=0.9, beta_2=0.999, epsilon=1e-6,
+                lr_multipliers=multipliers, weight_decay=recipe.weight_decay, bias_correction=recipe.bias_correction,
+                learning_rate=self._auto_schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-6,
+                global_clipnorm=recipe.clip_norm or None,
             )
         if loss == "auto":
-            loss = keras.losses.MeanSquaredError() if self.regression else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            # Summed over the batch, as google-research/electra's FinetuningModel does: with gradient clipping at
+            # global norm 1, the reduction decides how often the clip binds.
+            if self.regression:
+                loss = ScaledSquaredError(self.target_scale, reduction="sum")
+            else:
+                loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
         if metrics == "auto":
             metrics = [keras.metrics.MeanSquaredError(name="mse")] if self.regression else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
@@ -197,7 +236,7 @@ class ElectraClassifier(keras.Model):
     def _set_schedule_steps(self, total_steps: int) -> None:
         schedule = self._auto_schedule
         schedule.total_steps = int(total_steps)
-        schedule.warmup_steps = int(round(schedule.warmup_fraction * total_steps))
+        schedule.warmup_steps = schedule.warmup_fraction * total_steps  # Unrounded, as google-research/electra.
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None, **kwargs):
         """`keras.Model.fit` that also takes raw strings: a dict of string arrays, or a batched `tf.data.Dataset`
@@ -264,3 +303,26 @@ def _split_xy(data):
     if isinstance(data, tuple) and len(data) == 2:
         return data
     raise ValueError("validation_data must be a (features, labels) tuple or a tf.data.Dataset.")
+
+
+class ScaledSquaredError(keras.losses.Loss):
+    """Squared error per example on targets divided by `scale`: `((prediction - target) / scale) ** 2`.
+
+    With a model whose output is `scale` times its dense layer's, this is google-research/electra's regression loss
+    on scaled targets (`(dense - target / scale) ** 2`), gradients included.
+
+    Args:
+        scale: float. Defaults to 1.0.
+        reduction: str. Keras's reduction over the batch. Defaults to "sum", google-research/electra's.
+    """
+
+    def __init__(self, scale: float = 1.0, reduction: str = "sum", name: str = "scaled_squared_error"):
+        super().__init__(reduction=reduction, name=name)
+        self.scale = float(scale)
+
+    def call(self, y_true, y_pred):
+        y_pred = keras.ops.convert_to_tensor(y_pred)
+        return keras.ops.square((y_pred - keras.ops.cast(y_true, y_pred.dtype)) / self.scale)
+
+    def get_config(self):
+        return {"scale": self.scale, "reduction": self.reduction, "name": self.name}

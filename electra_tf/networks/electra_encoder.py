@@ -1,8 +1,8 @@
 """The ELECTRA encoder: shared embeddings, an optional projection, and keras-hub `TransformerEncoder` layers.
 
 Why not keras-hub's `ElectraBackbone` itself: it creates its own embedding layers (the generator and discriminator
-must share one set), hard-codes the tanh GELU (we need exact GELU too, for HF parity), and always adds a pooler that
-ELECTRA's heads do not use. The layers and variable shapes are otherwise the same, one for one:
+must share one set), hard-codes the tanh GELU (google-research/electra and HF compute the exact one), and always adds
+a pooler that ELECTRA's heads do not use. The layers and variable shapes are otherwise the same, one for one:
 
 | ours | keras-hub `ElectraBackbone` | HF `ElectraModel` |
 |---|---|---|
@@ -50,7 +50,7 @@ class ElectraEncoder(keras.Model):
         num_heads=4,
         intermediate_size=1024,
         embedding_size=None,
-        hidden_act="gelu_tanh",
+        hidden_act="gelu",
         dropout=0.1,
         max_position_embeddings=512,
         type_vocab_size=2,
@@ -85,8 +85,10 @@ class ElectraEncoder(keras.Model):
         self.embeddings = embeddings
         self.embeddings_projection = None
         if hidden_size != embedding_size:
+            # Glorot uniform, not the truncated normal: google-research/electra's `embeddings_project` is a
+            # `tf.layers.dense` given no initializer, which TF1 initializes with Glorot uniform.
             self.embeddings_projection = keras.layers.Dense(
-                hidden_size, kernel_initializer=truncated_normal(initializer_range), dtype=dtype, name="embeddings_projection"
+                hidden_size, kernel_initializer="glorot_uniform", dtype=dtype, name="embeddings_projection"
             )
         self.transformer_layers = [
             TransformerEncoder(

@@ -18,11 +18,15 @@ class EncoderConfig:
         intermediate_size: int. Width of the feed-forward layers. Defaults to 1024.
         embedding_size: int or None. Width of the embeddings; a projection to `hidden_size` follows when they
             differ. None means `hidden_size`. Defaults to 128.
-        hidden_act: str. "gelu_tanh" (original ELECTRA, keras-hub) or "gelu" (exact, HF). Defaults to "gelu_tanh".
+        hidden_act: str. "gelu" (the exact GELU of google-research/electra and HF) or "gelu_tanh" (the tanh
+            approximation keras-hub's `ElectraBackbone` hard-codes; only such encoders export to keras-hub). Used in
+            the encoder and in both pre-training heads. Defaults to "gelu".
         dropout: float. Dropout on embeddings, attention probabilities and residual branches. Defaults to 0.1.
         max_position_embeddings: int. Longest sequence the position table covers. Defaults to 512.
         type_vocab_size: int. Segment ids. Defaults to 2.
-        initializer_range: float. Stddev of the truncated-normal initializers. Defaults to 0.02.
+        initializer_range: float. Stddev of the truncated-normal initializers (all kernels and tables except the
+            embedding projection's and the discriminator head's output kernel, which are Glorot uniform as in
+            google-research/electra). Defaults to 0.02.
         layer_norm_epsilon: float. Defaults to 1e-12.
     """
 
@@ -32,7 +36,7 @@ class EncoderConfig:
     num_heads: int = 4
     intermediate_size: int = 1024
     embedding_size: Optional[int] = 128
-    hidden_act: str = "gelu_tanh"
+    hidden_act: str = "gelu"
     dropout: float = 0.1
     max_position_embeddings: int = 512
     type_vocab_size: int = 2

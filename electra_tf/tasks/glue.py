@@ -13,7 +13,9 @@
 | WNLI | index, sentence1, sentence2, label | index, sentence1, sentence2 | 0, 1 | accuracy |
 
 The main metrics are the ELECTRA paper's GLUE dev metrics: Matthews correlation for CoLA, Spearman for STS-B,
-accuracy for the rest. MNLI's dev has two files; `dev` is matched, `dev_mismatched` the other.
+accuracy for the rest. MNLI's dev has two files; `dev` is matched, `dev_mismatched` the other. MRPC and STS-B are
+`unordered`: a pair's label does not depend on the order of its sentences (google-research/electra trains them on
+both orders). STS-B's scores (0 to 5) are learned divided by 5, as google-research/electra does (`target_scale`).
 """
 
 from electra_tf.tasks.task import CLASSIFICATION, REGRESSION, Columns, Task
@@ -50,6 +52,7 @@ GLUE_TASKS = (
         labelled=Columns(text_a=3, text_b=4, label=0, num_columns=5),
         unlabelled=Columns(text_a=3, text_b=4, index=0, num_columns=5),
         tfds_name="glue/mrpc",
+        unordered=True,
     ),
     Task(
         name="sts-b",
@@ -59,6 +62,8 @@ GLUE_TASKS = (
         labelled=Columns(text_a=7, text_b=8, label=9, index=0, num_columns=10),
         unlabelled=Columns(text_a=7, text_b=8, index=0, num_columns=9),
         tfds_name="glue/stsb",
+        unordered=True,
+        target_scale=5.0,
     ),
     Task(
         name="qqp",

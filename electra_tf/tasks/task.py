@@ -60,6 +60,12 @@ class Task:
         submission_names: dict split -> GLUE submission file stem (e.g. "test" -> "MNLI-m"). Defaults to
             `{"test": directory}`.
         tfds_name: str or None. TFDS builder name (e.g. "glue/cola"), for the optional TFDS source.
+        unordered: bool. Whether the order of a pair carries no meaning (paraphrase, similarity), so that
+            fine-tuning may train on both orders of each pair (`FinetuningConfig.double_unordered`). Defaults to
+            False.
+        target_scale: float. Regression only: the model learns `score / target_scale` and multiplies its output
+            back, so predictions are on the file's scale. google-research/electra trains STS-B on scores / 5.
+            Defaults to 1.0.
     """
 
     name: str
@@ -74,6 +80,8 @@ class Task:
     delimiter: str = "\t"
     submission_names: Optional[dict] = None
     tfds_name: Optional[str] = None
+    unordered: bool = False
+    target_scale: float = 1.0
 
     def __post_init__(self):
         if self.kind not in (CLASSIFICATION, REGRESSION):
@@ -86,6 +94,13 @@ class Task:
             raise ValueError(f"Task {self.name!r}: labels repeat: {self.labels!r}.")
         if self.labelled.label is None:
             raise ValueError(f"Task {self.name!r}: the labelled columns need a label column.")
+        if not self.target_scale > 0 or (self.target_scale != 1.0 and not self.is_regression):
+            raise ValueError(
+                f"Task {self.name!r}: target_scale must be positive, and differ from 1 only for regression, but received "
+                f"target_scale={self.target_scale!r} for kind={self.kind!r}."
+            )
+        if self.unordered and self.labelled.text_b is None:
+            raise ValueError(f"Task {self.name!r}: unordered=True needs sentence pairs, but it has no text_b column.")
         if not self.metrics:
             raise ValueError(f"Task {self.name!r}: give at least one metric.")
         for metric in self.metrics:

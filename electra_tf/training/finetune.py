@@ -2,10 +2,15 @@
 GLUE's metrics, report the median and spread, and optionally write test predictions and a serving export.
 
     results = run_finetuning("rte", glue_dir, "data/models/tiny/discriminator", "data/finetune/rte",
-                             FinetuningConfig(epochs=10), num_trials=3)
+                             FinetuningConfig(), num_trials=3)
 
-Outputs in `model_dir`: `results.json` (per trial and aggregated), `finetuning_config.json`, and per trial
-`trial_<k>/` with the fine-tuned model, TensorBoard logs and, with `do_predict`, GLUE submission files.
+The settings left unset in `FinetuningConfig` come from the recipe for the encoder's size and the task
+(`finetuning_recipe`); the run prints the resolved recipe, with where each value came from, and records it.
+
+Outputs in `model_dir`: `results.json` (per trial and aggregated, the resolved `recipe`, and `num_train_examples`,
+which counts both orders of each pair when `double_unordered` applies), `finetuning_config.json` (the config with
+the recipe filled in), and per trial `trial_<k>/` with the fine-tuned model, TensorBoard logs and, with
+`do_predict`, GLUE submission files.
 """
 
 import dataclasses
@@ -24,27 +29,38 @@ from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.tasks import metrics as metrics_lib
 from electra_tf.tasks import reader, registry
 from electra_tf.tasks.task import Task
+from electra_tf.training import finetuning_recipe, layerwise_decay
 
 SOURCES = ("tsv", "tfds")
 
 
 @dataclasses.dataclass(frozen=True)
 class FinetuningConfig:
-    """Fine-tuning hyper-parameters; the defaults are the ELECTRA paper's (Base: lr 1e-4; Small uses 3e-4).
+    """Fine-tuning settings. Those that default to None come from the recipe for the encoder's size and the task
+    (`finetuning_recipe`: google-research/electra's settings, with the paper's learning rates); a value set here
+    overrides the recipe.
 
     Args:
-        learning_rate: float. Peak rate of the task head. Defaults to 1e-4.
-        layerwise_decay: float. Layer-wise learning-rate decay (0.8 Small/Base, 0.9 Large). Defaults to 0.8.
-        weight_decay: float. Defaults to 0.0.
-        warmup_fraction: float. Share of steps with linear warmup, then linear decay to 0. Defaults to 0.1.
-        epochs: int. Defaults to 3 (the paper uses 10 for RTE and STS-B).
-        batch_size: int. Defaults to 32.
+        learning_rate: float or None. Peak rate of the task head. Recipe: 3e-4 small, 1e-4 base, 5e-5 large.
+        layerwise_decay: float or None. Layer-wise learning-rate decay. Recipe: 0.8 small and base, 0.9 large.
+        layerwise_rule: str or None. "released" or "corrected" (see `layerwise_decay`). Recipe: "released".
+        weight_decay: float or None. Decoupled weight decay. Recipe: 0.01.
+        warmup_fraction: float or None. Share of the steps whose rate is scaled by a linear warmup, within a linear
+            decay to 0. Recipe: 0.1.
+        epochs: int or None. Recipe: 10 for RTE and STS-B, 3 otherwise.
+        batch_size: int or None. Recipe: 32.
+        clip_norm: float or None. Global-norm gradient clipping; 0 disables it. Recipe: 1.0.
+        bias_correction: bool or None. Whether Adam's moments are bias-corrected. Recipe: False.
+        double_unordered: bool or None. Train on both orders of each training pair, for tasks whose pair order
+            carries no meaning (`Task.unordered`). Recipe: True for such tasks (MRPC, STS-B), else False.
+        model_size: str or None. "small", "base" or "large": the size whose recipe applies. Recipe: inferred from
+            the encoder's hidden_size (< 512 small, < 1024 base, else large).
         eval_batch_size: int. Defaults to 128.
         sequence_length: int. Defaults to 128.
         dropout: float. On the [CLS] vector. Defaults to 0.1.
         seed: int. Seed of the first trial; trial k uses seed + k. Defaults to 0.
-        max_train_examples: int or None. Use only the first N training examples (a documented subsample).
-            Defaults to None.
+        max_train_examples: int or None. Use only the first N training examples (a documented subsample), counted
+            before `double_unordered` doubles them. Defaults to None.
         on_bad_row: str. "raise" or "skip" malformed rows. Defaults to "raise".
         jit_compile: bool. Compile train and predict steps with XLA. Defaults to False.
         validate_every_epoch: bool. Report dev loss and accuracy after every epoch. Defaults to True.
@@ -53,12 +69,17 @@ class FinetuningConfig:
             control for what pre-training bought. Defaults to False.
     """
 
-    learning_rate: float = 1e-4
-    layerwise_decay: float = 0.8
-    weight_decay: float = 0.0
-    warmup_fraction: float = 0.1
-    epochs: int = 3
-    batch_size: int = 32
+    learning_rate: Optional[float] = None
+    layerwise_decay: Optional[float] = None
+    layerwise_rule: Optional[str] = None
+    weight_decay: Optional[float] = None
+    warmup_fraction: Optional[float] = None
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    clip_norm: Optional[float] = None
+    bias_correction: Optional[bool] = None
+    double_unordered: Optional[bool] = None
+    model_size: Optional[str] = None
     eval_batch_size: int = 128
     sequence_length: int = 128
     dropout: float = 0.1
@@ -72,22 +93,37 @@ class FinetuningConfig:
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "eval_batch_size", "sequence_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, but received {name}={getattr(self, name)}.")
-        if self.learning_rate <= 0 or self.weight_decay < 0:
-            raise ValueError(
-                "learning_rate must be positive and weight_decay non-negative, but received "
-                f"learning_rate={self.learning_rate}, weight_decay={self.weight_decay}."
-            )
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be positive, but received {name}={value}.")
+        if self.learning_rate is not None and self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, but received learning_rate={self.learning_rate}.")
+        for name in ("weight_decay", "clip_norm"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be non-negative, but received {name}={value}.")
         for name in ("warmup_fraction", "dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), but received {name}={getattr(self, name)}.")
-        if not 0 < self.layerwise_decay <= 1:
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1), but received {name}={value}.")
+        if self.layerwise_decay is not None and not 0 < self.layerwise_decay <= 1:
             raise ValueError(f"layerwise_decay must be in (0, 1], but received layerwise_decay={self.layerwise_decay}.")
+        if self.layerwise_rule is not None and self.layerwise_rule not in layerwise_decay.LAYERWISE_RULES:
+            raise ValueError(
+                f"layerwise_rule must be one of {layerwise_decay.LAYERWISE_RULES}, but received {self.layerwise_rule!r}."
+            )
+        if self.model_size is not None and self.model_size not in finetuning_recipe.MODEL_SIZES:
+            raise ValueError(
+                f"model_size must be one of {finetuning_recipe.MODEL_SIZES}, but received {self.model_size!r}."
+            )
         if self.on_bad_row not in reader.ON_ERROR:
             raise ValueError(f"on_bad_row must be one of {reader.ON_ERROR}, but received {self.on_bad_row!r}.")
         if self.max_train_examples is not None and self.max_train_examples < 1:
             raise ValueError(f"max_train_examples must be positive, but received {self.max_train_examples}.")
+
+    def recipe_overrides(self) -> dict:
+        """{recipe setting: value or None}: the settings this config takes from the recipe when None."""
+        return {name: getattr(self, name) for name in finetuning_recipe.FIELDS}
 
 
 def read_examples(task: Task, data_dir: str, split: str, config: FinetuningConfig, source: str = "tsv",
@@ -101,6 +137,28 @@ def read_examples(task: Task, data_dir: str, split: str, config: FinetuningConfi
     if source != "tsv":
         raise ValueError(f"source must be one of {SOURCES}, but received {source!r}.")
     return reader.read_split(task, data_dir, split, on_error=config.on_bad_row)
+
+
+def double_unordered(examples):
+    """Appends each pair with its sentences swapped: google-research/electra's `double_unordered`.
+
+    Args:
+        examples: `reader.Examples` of a pair task.
+
+    Returns:
+        `reader.Examples` of twice the length: the examples as they were, then the same examples in the same order
+        with `text_a` and `text_b` exchanged (same labels and ids).
+    """
+    if examples.text_b is None:
+        raise ValueError(f"Cannot swap the sentences of single-sentence examples ({examples.source}).")
+    return reader.Examples(
+        text_a=list(examples.text_a) + list(examples.text_b),
+        text_b=list(examples.text_b) + list(examples.text_a),
+        labels=None if examples.labels is None else np.concatenate([examples.labels, examples.labels]),
+        ids=list(examples.ids) * 2,
+        skipped=examples.skipped,
+        source=examples.source,
+    )
 
 
 def evaluation_splits(task: Task) -> list:
@@ -149,7 +207,7 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         data_dir: str or None. The GLUE root; with source="tfds", TFDS's data_dir (None for its default).
         pretrained: str. A saved encoder folder (`<pretrain model_dir>/discriminator`).
         model_dir: str. Where results, models and logs go.
-        config: `FinetuningConfig`.
+        config: `FinetuningConfig`. Its unset settings come from the recipe for the encoder's size and the task.
         num_trials: int. Fine-tuning runs with seeds `config.seed + k`. Defaults to 1.
         do_predict: bool. Write GLUE submission files for the test splits. Defaults to False.
         export_dir: str or None. Export the first trial's model for TF Serving there. Defaults to None.
@@ -180,18 +238,27 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
             task, pretrained, sequence_length=config.sequence_length, dropout=config.dropout,
             random_encoder=config.random_encoder, freeze_encoder=config.freeze_encoder,
         )
+        if trial == 0:
+            recipe, sources = finetuning_recipe.resolve(config.recipe_overrides(), classifier.encoder.encoder_config, task)
+            print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
+            if recipe.double_unordered:
+                train = double_unordered(train)
+                logging.info("%s: %d train examples with both orders of each pair", task.name, len(train))
         classifier.compile(
-            learning_rate=config.learning_rate, layerwise_decay_rate=config.layerwise_decay,
-            weight_decay=config.weight_decay, warmup_fraction=config.warmup_fraction, jit_compile=config.jit_compile,
+            learning_rate=recipe.learning_rate, layerwise_decay_rate=recipe.layerwise_decay,
+            layerwise_rule=recipe.layerwise_rule, weight_decay=recipe.weight_decay,
+            warmup_fraction=recipe.warmup_fraction, clip_norm=recipe.clip_norm,
+            bias_correction=recipe.bias_correction, model_size=recipe.model_size, jit_compile=config.jit_compile,
         )
         if trial == 0:
             # Only now: a bad encoder or setting, found while building the first model, leaves no model_dir behind.
             tf.io.gfile.makedirs(model_dir)
-            config_io.save(config, os.path.join(model_dir, "finetuning_config.json"))
+            resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS}
+            config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "finetuning_config.json"))
         validation = (dev["dev"].features(), dev["dev"].labels) if config.validate_every_epoch else None
         started = time.time()
         classifier.fit(
-            train.features(), train.labels, batch_size=config.batch_size, epochs=config.epochs, seed=seed,
+            train.features(), train.labels, batch_size=recipe.batch_size, epochs=recipe.epochs, seed=seed,
             validation_data=validation, verbose=verbose,
             callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
         )
@@ -200,7 +267,7 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         _write_scalars(os.path.join(trial_dir, "logs", "dev"), scores)
         classifier.save_finetuned(os.path.join(trial_dir, "model"))
         record = {"trial": trial, "seed": seed, "dev": scores, "train_seconds": round(train_seconds, 1),
-                  "train_examples_per_second": round(len(train) * config.epochs / train_seconds, 1)}
+                  "train_examples_per_second": round(len(train) * recipe.epochs / train_seconds, 1)}
         if do_predict:
             record["predictions"] = [
                 write_predictions(classifier, task, read(split), split,
@@ -221,6 +288,7 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         "pretrained": pretrained,
         "num_train_examples": len(train),
         "num_dev_examples": {split: len(examples) for split, examples in dev.items()},
+        "recipe": dict(dataclasses.asdict(recipe), source=sources),
         "dev": summarize(trials),
         "trials": trials,
     }

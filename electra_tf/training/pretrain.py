@@ -33,6 +33,7 @@ from electra_tf.interop import initialization
 from electra_tf.models import keras_hub_export, saving
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
 from electra_tf.tokenization.vocabulary import Vocabulary
 from electra_tf.training import callbacks, nonfinite
 from electra_tf.training.optimization import WarmupLinearDecay, create_optimizer
@@ -235,7 +236,7 @@ def run_pretraining(config: PretrainingConfig, train_data: str, model_dir: str, 
 
     Returns:
         The summary written to `<model_dir>/results.json`: final step, last training metrics, evaluation metrics,
-        median tokens/s, FLOPs per step and wall time.
+        median tokens/s, FLOPs per step (ours, and in google-research/electra's convention) and wall time.
     """
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(options.mixed_precision)
@@ -285,6 +286,11 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     flops = accumulation * pretraining_flops_per_step(
         config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length, num_predictions
     )
+    # The paper's convention (google-research/electra's flops_computation.py), reported beside our count of the step.
+    flops_gr = accumulation * gr_pretraining_flops_per_step(
+        config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length, num_predictions
+    )
+    logging.info("%.3e FLOPs per step (%.3e in google-research/electra's convention).", flops, flops_gr)
     logger = callbacks.TrainingLogger(
         os.path.join(model_dir, "logs") if chief else None,
         config.num_train_steps,
@@ -336,6 +342,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
         "eval": {k: float(v) for k, v in evaluation.items()},
         "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history) if logger.history else None,
         "flops_per_step": flops,
+        "flops_per_step_gr": flops_gr,
         "wall_seconds": round(time.time() - start_time, 1),
     }
     if chief:
@@ -348,6 +355,10 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
             keras_hub_export.export_keras_hub_preset(
                 model.discriminator, vocabulary, os.path.join(model_dir, "discriminator", "keras_hub"), tokenizer["lower_case"]
             )
+        else:  # keras-hub's ElectraBackbone computes only the tanh GELU (see keras_hub_export).
+            print(f"No keras-hub preset: hidden_act={config.encoder.hidden_act!r}, and keras-hub's ElectraBackbone "
+                  "hard-codes the tanh GELU. Pre-train with hidden_act='gelu_tanh' for one; "
+                  "`electra-convert --to=hf` exports this encoder exactly.", flush=True)
         if model.generator is not None:
             saving.save_encoder(model.generator, os.path.join(model_dir, "generator"), vocabulary, tokenizer)
             converted_checkpoint.save_head(model.generator_head, "generator", head_act, os.path.join(model_dir, "generator"))

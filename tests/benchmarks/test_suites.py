@@ -5,7 +5,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from electra_tf import config_io
 from electra_tf.benchmarks import soak
+from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
+from electra_tf.training.pretraining_config import PretrainingConfig
 from tests.conftest import repo_root, subprocess_env
 
 
@@ -50,6 +56,13 @@ def test_pretrain_suite_reports_mfu_and_the_precision_ratio(micro_config, pretra
     assert set(figures) == {"pretraining_step", "mixed_bfloat16_over_float32"}
     step = figures["pretraining_step"]
     assert step["value"] > 0 and 0 < step["mfu"] == round(step["flop_per_s"] / step["matmul_flop_per_s"], 3)
+    # MFU is on our count of the step; the paper's convention is reported beside it, for the same timed windows.
+    config = config_io.load(PretrainingConfig, micro_config)
+    shape = (config.encoder, config.generator_fraction, config.objective, 4, config.max_seq_length,
+             config.masking.num_predictions(config.max_seq_length))
+    assert step["flops_per_step"] == pretraining_flops_per_step(*shape)
+    assert step["flops_per_step_gr"] == gr_pretraining_flops_per_step(*shape) != step["flops_per_step"]
+    assert step["flop_per_s_gr"] / step["flop_per_s"] == pytest.approx(step["flops_per_step_gr"] / step["flops_per_step"], rel=1e-6)
     ratio = figures["mixed_bfloat16_over_float32"]
     assert len(ratio["window_ratios"]) == 5 and ratio["value"] > 0
     assert ratio["float32_tokens_per_s"] > 0 and ratio["mixed_bfloat16_tokens_per_s"] > 0

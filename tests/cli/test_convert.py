@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shutil
 import subprocess
 
 import numpy as np
@@ -30,26 +31,38 @@ def _same_weights(a, b):
         assert x.path == y.path and np.array_equal(x.numpy(), y.numpy()), x.path
 
 
-def test_pretraining_saves_heads_and_round_trips_through_hf(pretrained_run, tmp_path):
-    original = checkpoint.load(str(pretrained_run / "discriminator"))
-    assert original.kind == "discriminator" and original.head is not None
-    assert checkpoint.load(str(pretrained_run / "generator")).kind == "generator"
-    result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={pretrained_run / 'discriminator'}", f"--dst={tmp_path / 'hf'}")
+@pytest.mark.parametrize("kind, architecture", [
+    ("discriminator", "ElectraForPreTraining"),
+    # The generator head computes the exact GELU (as google-research/electra's does), which HF's generator head
+    # hard-codes: the generator exports too.
+    ("generator", "ElectraForMaskedLM"),
+])
+def test_pretraining_saves_heads_and_round_trips_through_hf(pretrained_run, kind, architecture, tmp_path):
+    original = checkpoint.load(str(pretrained_run / kind))
+    assert original.kind == kind and original.head is not None and original.head_act == "gelu"
+    result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={pretrained_run / kind}", f"--dst={tmp_path / 'hf'}")
     assert result.returncode == 0, result.stderr
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
-    assert config["architectures"] == ["ElectraForPreTraining"] and config["hidden_act"] == "gelu_new"
+    assert config["architectures"] == [architecture] and config["hidden_act"] == "gelu"  # Exact, the default.
     result = run_binary("convert", "--from=hf", "--to=electra_tf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'back'}")
     assert result.returncode == 0, result.stderr
     _same_weights(original, checkpoint.load(str(tmp_path / "back")))  # ours -> HF -> ours is bit-identical.
 
 
 def test_failed_conversion_writes_nothing(pretrained_run, tmp_path):
-    # The generator head uses the tanh GELU, which HF's generator head cannot express: refused, --dst untouched.
-    result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={pretrained_run / 'generator'}", f"--dst={tmp_path / 'gen'}")
+    # A generator whose head was trained with the tanh GELU, which HF's generator head cannot express: refused,
+    # --dst untouched.
+    tanh_generator = tmp_path / "tanh_generator"
+    shutil.copytree(pretrained_run / "generator", tanh_generator)
+    head_config = json.loads((tanh_generator / checkpoint.HEAD_CONFIG).read_text())
+    (tanh_generator / checkpoint.HEAD_CONFIG).write_text(json.dumps(dict(head_config, hidden_act="gelu_tanh")))
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={tanh_generator}", f"--dst={outputs / 'gen'}")
     assert result.returncode == 2 and "computes GELU exactly" in result.stderr
-    assert not (tmp_path / "gen").exists() and list(tmp_path.iterdir()) == []
-    result = run_binary("convert", "--from=hf", f"--src={tmp_path / 'missing'}", f"--dst={tmp_path / 'out'}")
-    assert result.returncode == 2 and "lacks config.json" in result.stderr and not (tmp_path / "out").exists()
+    assert not (outputs / "gen").exists() and list(outputs.iterdir()) == []
+    result = run_binary("convert", "--from=hf", f"--src={outputs / 'missing'}", f"--dst={outputs / 'out'}")
+    assert result.returncode == 2 and "lacks config.json" in result.stderr and not (outputs / "out").exists()
 
 
 def test_init_from_loads_both_models(pretrained_run, micro_config, pretraining_data, tmp_path):

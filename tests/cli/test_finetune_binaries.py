@@ -20,6 +20,10 @@ def test_finetune_trials_predict_and_export(saved_encoder, glue_dir, tmp_path):
     results = json.loads((model_dir / "results.json").read_text())
     assert results["num_train_examples"] == 64 and results["num_dev_examples"] == {"dev": 277}
     assert [trial["seed"] for trial in results["trials"]] == [0, 1]
+    recipe = results["recipe"]  # The flags override the recipe, and are recorded as overrides.
+    assert (recipe["learning_rate"], recipe["epochs"], recipe["batch_size"]) == (1e-3, 1, 16)
+    assert {recipe["source"][k] for k in ("learning_rate", "epochs", "batch_size")} == {"override"}
+    assert recipe["source"]["layerwise_decay"] == "recipe"
     predictions = (model_dir / "trial_0" / "predictions" / "RTE.tsv").read_text().splitlines()
     assert predictions[0] == "index\tprediction" and len(predictions) == 3001
     assert {line.split("\t")[1] for line in predictions[1:]} <= {"entailment", "not_entailment"}
@@ -29,6 +33,31 @@ def test_finetune_trials_predict_and_export(saved_encoder, glue_dir, tmp_path):
     exported = run_binary("export", f"--finetuned={model_dir / 'trial_0' / 'model'}", f"--export_dir={tmp_path / 'export'}")
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout.strip().splitlines()[-1])["export"].endswith("/2")  # finetune wrote version 1.
+
+
+def test_finetune_follows_the_recipe_for_a_small_encoder(saved_encoder, glue_dir, tmp_path):
+    """With only --task and --pretrained (plus a subsample to keep it fast), a small encoder on RTE gets the recipe:
+    lr 3e-4, layer-wise decay 0.8 by the released rule, 10 epochs; the run prints it and saves it."""
+    model_dir = tmp_path / "rte"
+    result = run_binary(
+        "finetune", "--task=rte", f"--pretrained={saved_encoder}", f"--data_dir={glue_dir}", f"--model_dir={model_dir}",
+        "--max_train_examples=8", "--sequence_length=16", "--keras_verbose=0", "--novalidate_every_epoch",
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("Fine-tuning recipe for rte:"))
+    for setting in ("model_size=small (encoder)", "learning_rate=0.0003 (recipe)", "layerwise_decay=0.8 (recipe)",
+                    "layerwise_rule=released (recipe)", "epochs=10 (recipe)", "clip_norm=1.0 (recipe)",
+                    "bias_correction=False (recipe)", "weight_decay=0.01 (recipe)"):
+        assert setting in line, (setting, line)
+    expected = {"model_size": "small", "learning_rate": 3e-4, "layerwise_decay": 0.8, "layerwise_rule": "released",
+                "epochs": 10, "batch_size": 32, "warmup_fraction": 0.1, "weight_decay": 0.01, "clip_norm": 1.0,
+                "bias_correction": False, "double_unordered": False}
+    results = json.loads((model_dir / "results.json").read_text())
+    assert {k: results["recipe"][k] for k in expected} == expected
+    assert set(results["recipe"]["source"].values()) == {"recipe", "encoder"}
+    saved = json.loads((model_dir / "finetuning_config.json").read_text())
+    assert {k: saved[k] for k in expected} == expected
+    assert json.loads(result.stdout.strip().splitlines()[-1])["recipe"]["learning_rate"] == 3e-4
 
 
 def test_finetune_bad_inputs(saved_encoder, glue_dir, tmp_path):

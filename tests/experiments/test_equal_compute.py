@@ -10,9 +10,11 @@ import pytest
 from electra_tf import config_io
 from electra_tf.experiments import equal_compute, report
 from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
 from tests.conftest import repo_root, subprocess_env
 
 SHIPPED = repo_root() / "configs" / "experiments" / "electra_vs_mlm.json"
+SHIPPED_3X = repo_root() / "configs" / "experiments" / "electra_vs_mlm_3x.json"
 
 
 def test_shipped_plan_matches_the_budget_and_the_benchmark_count():
@@ -23,17 +25,71 @@ def test_shipped_plan_matches_the_budget_and_the_benchmark_count():
     assert {run.seed for run in runs} == set(config.pretrain_seeds)
     for run in by_objective.values():
         base = equal_compute.objective_config(config, equal_compute.base_config(config), run.objective)
-        # The count bin/benchmark and bin/pretrain report, generator included.
-        assert run.flops_per_step == pretraining_flops_per_step(
-            base.encoder, base.generator_fraction, run.objective, base.train_batch_size, base.max_seq_length,
-            base.masking.num_predictions(base.max_seq_length),
-        )
+        shape = (base.encoder, base.generator_fraction, run.objective, base.train_batch_size, base.max_seq_length,
+                 base.masking.num_predictions(base.max_seq_length))
+        # The counts bin/benchmark and bin/pretrain report, generator included: ours and the paper's convention.
+        assert run.flops_per_step == pretraining_flops_per_step(*shape)
+        assert run.flops_per_step_gr == gr_pretraining_flops_per_step(*shape)
+        per_step = run.flops_per_step_in(config.flops_convention)
         interval = run.steps // 4
-        assert abs(run.steps * run.flops_per_step - budget) <= interval * run.flops_per_step, run.objective
+        assert abs(run.steps * per_step - budget) <= interval * per_step, run.objective
         assert run.checkpoint_steps[-1] == run.steps
     # MLM has no generator, so it gets more steps for the same FLOPs (as BERT-Small did in the paper).
     assert by_objective["mlm"].steps > by_objective["electra"].steps
     assert by_objective["mlm"].flops_per_step < by_objective["electra"].flops_per_step
+    assert by_objective["mlm"].flops_per_step_gr < by_objective["electra"].flops_per_step_gr
+
+
+def test_budgets_are_matched_by_our_count_unless_told_the_papers():
+    config = config_io.load(equal_compute.ExperimentConfig, str(SHIPPED))
+    assert config.flops_convention == "electra_tf" and equal_compute.ExperimentConfig().flops_convention == "electra_tf"
+    base = equal_compute.base_config(config)
+    per_step = {}
+    for objective in ("electra", "mlm"):
+        run = equal_compute.objective_config(config, base, objective)
+        per_step[objective] = {
+            "gr": gr_pretraining_flops_per_step(run.encoder, 0.25, objective, 32, 128, 19),
+            "electra_tf": pretraining_flops_per_step(run.encoder, 0.25, objective, 32, 128, 19),
+        }
+    # `tiny` in GR's convention: its one-hot embedding matmuls (2 x 64 x 30522 per token, in the generator too) weigh
+    # far more than its two narrow layers, so MLM's step costs 0.58 of ELECTRA's; by our count 0.93.
+    for convention, mlm_steps in (("gr", 1042), ("electra_tf", 646)):
+        budget, runs = equal_compute.plan(dataclasses.replace(config, flops_convention=convention))
+        steps = {run.objective: run.steps for run in runs}
+        assert budget == 600 * per_step["electra"][convention] and steps["electra"] == 600
+        # Steps are a multiple of 2 (fractions 0.5 and 1): 2 x round(budget / MLM's FLOPs per step / 2).
+        assert steps["mlm"] == 2 * round(budget / per_step["mlm"][convention] / 2) == mlm_steps, convention
+    with pytest.raises(ValueError, match="flops_convention='paper'"):
+        dataclasses.replace(config, flops_convention="paper")
+
+
+def test_the_plan_prints_both_conventions():
+    config = config_io.load(equal_compute.ExperimentConfig, str(SHIPPED))
+    budget, runs = equal_compute.plan(config)
+    mlm = next(run for run in runs if run.objective == "mlm")
+    text = equal_compute.flops_plan_text(config, budget, runs)
+    assert text.startswith(f"FLOPs budget: {budget:.4e} in electra_tf's count")
+    assert f"{mlm.flops_per_step:.4e} [{mlm.flops_per_step_gr:.4e}] FLOPs/step x 646 steps" in text
+    budget, runs = equal_compute.plan(dataclasses.replace(config, flops_convention="gr"))
+    text = equal_compute.flops_plan_text(dataclasses.replace(config, flops_convention="gr"), budget, runs)
+    mlm = next(run for run in runs if run.objective == "mlm")
+    assert text.startswith(f"FLOPs budget: {budget:.4e} in google-research/electra's convention")
+    assert f"{mlm.flops_per_step_gr:.4e} [{mlm.flops_per_step:.4e}] FLOPs/step x 1042 steps" in text
+
+
+@pytest.mark.parametrize("path", [SHIPPED, SHIPPED_3X])
+def test_shipped_mlm_baseline_masks_as_google_research_electra(path):
+    config = config_io.load(equal_compute.ExperimentConfig, str(path))
+    mlm = equal_compute.objective_config(config, equal_compute.base_config(config), "mlm")
+    # GR's mask(): 85% [MASK], the rest keep the original, no random token, for ELECTRA and BERT alike.
+    assert (mlm.masking.mask_token_ratio, mlm.masking.random_token_ratio) == (0.85, 0.0)
+    # BERT's 80/10/10 stays available as an explicit override, for the MLM baseline only.
+    bert = dataclasses.replace(config, masking={"mlm": {"mask_token_ratio": 0.8, "random_token_ratio": 0.1}})
+    base = equal_compute.base_config(bert)
+    mlm = equal_compute.objective_config(bert, base, "mlm")
+    electra = equal_compute.objective_config(bert, base, "electra")
+    assert (mlm.masking.mask_token_ratio, mlm.masking.random_token_ratio) == (0.8, 0.1)
+    assert (electra.masking.mask_token_ratio, electra.masking.random_token_ratio) == (0.85, 0.0)
 
 
 @pytest.mark.large
@@ -61,6 +117,7 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
     assert "| electra | 1 |" in (tmp_path / "docs" / "results.md").read_text()
     for run in results["runs"]:
         assert run["flops_per_step"] == run["flops_per_step_reported_by_pretrain"]
+        assert run["flops_per_step_gr"] == run["flops_per_step_gr_reported_by_pretrain"]
     # Resuming: every stage is skipped.
     second = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=600)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -94,10 +151,11 @@ def test_fractions_must_lie_in_the_unit_interval_and_include_the_final_budget():
 def test_report_aggregates_seeds_and_trials(tmp_path):
     def run(objective, seed, scores):
         return {"objective": objective, "seed": seed, "steps": 10, "flops_per_step": 5, "total_flops": 50,
-                "flops_per_step_reported_by_pretrain": 5, "pretrain_wall_seconds": 1.0, "final_train": {"loss": 1.0},
-                "checkpoints": {"1": {"step": 10, "flops": 50, "tasks": {"rte": scores, "cola": [0.1, 0.1]}}}}
+                "flops_per_step_gr": 7, "total_flops_gr": 70, "flops_per_step_reported_by_pretrain": 5,
+                "flops_per_step_gr_reported_by_pretrain": 7, "pretrain_wall_seconds": 1.0, "final_train": {"loss": 1.0},
+                "checkpoints": {"1": {"step": 10, "flops": 70, "tasks": {"rte": scores, "cola": [0.1, 0.1]}}}}
 
-    summary = {"config": {"tasks": ["rte", "cola"]}, "budget_flops": 50,
+    summary = {"config": {"tasks": ["rte", "cola"]}, "flops_convention": "gr", "budget_flops": 70,
                "runs": [run("electra", 0, [0.6, 0.7]), run("electra", 1, [0.62, 0.64]),
                         run("mlm", 0, [0.5, 0.52]), run("mlm", 1, [0.54, 0.5])]}
     results = report.aggregate(summary)
@@ -109,10 +167,26 @@ def test_report_aggregates_seeds_and_trials(tmp_path):
     # Medians 36.5 (35, 40, 36, 37) and 30.5 (30, 31, 32, 30); half-ranges 2.5 and 1.0.
     assert verdict["gap"] == pytest.approx(6.0) and verdict["larger_half_range"] == pytest.approx(2.5)
     assert verdict["electra_wins_beyond_spread"]
+    assert results["flops_convention"] == "gr" and electra["flops"] == 70
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     report.write_report(str(tmp_path / "summary.json"), str(tmp_path / "docs"), "electra-experiment", 60.0)
     assert (tmp_path / "docs" / "glue_vs_flops.png").exists()
-    assert "Wall time: 1.0 min." in (tmp_path / "docs" / "results.md").read_text()
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert "Wall time: 1.0 min." in text
+    assert "FLOPs budget: 7.0000e+01 training FLOPs per run, in google-research/electra's convention" in text
+    # Both counts per run: ours, then GR's, and both as bin/pretrain reported them.
+    assert "| electra seed 0 | 10 | 5.0000e+00 | 5.0000e+01 | 7.0000e+00 | 7.0000e+01 | 5.0000e+00; 7.0000e+00 |" in text
+
+
+def test_report_reads_a_summary_from_before_the_gr_convention():
+    summary = {"config": {"tasks": ["rte"]}, "budget_flops": 50, "runs": [
+        {"objective": "electra", "seed": 0, "steps": 10, "flops_per_step": 5, "total_flops": 50,
+         "flops_per_step_reported_by_pretrain": 5, "pretrain_wall_seconds": 1.0, "final_train": {"loss": 1.0},
+         "checkpoints": {"1": {"step": 10, "flops": 50, "tasks": {"rte": [0.5]}}}}]}
+    results = report.aggregate(summary)
+    assert results["flops_convention"] == "electra_tf", "it was matched by our count"
+    text = report.markdown(results, summary, "electra-experiment")
+    assert "in electra_tf's count" in text and "| 5.0000e+00 | 5.0000e+01 | n/a | n/a | 5.0000e+00; n/a |" in text
 
 
 def test_resuming_with_another_config_is_refused(tmp_path):
@@ -123,3 +197,17 @@ def test_resuming_with_another_config_is_refused(tmp_path):
     changed = equal_compute.Experiment(dataclasses.replace(config, reference_steps=900), str(tmp_path), "glue")
     with pytest.raises(ValueError, match="reference_steps differ"):
         changed.check_same_experiment()
+
+
+def test_an_output_dir_of_the_old_shipped_config_is_not_resumed(tmp_path):
+    # What the shipped config was before it masked as GR: BERT's 80/10/10 for MLM, and no flops_convention field.
+    old = json.loads(SHIPPED.read_text())
+    del old["flops_convention"]
+    old["masking"] = {"mlm": {"mask_token_ratio": 0.8, "random_token_ratio": 0.1}}
+    (tmp_path / equal_compute.CONFIG_FILE).write_text(json.dumps(old))
+    config = config_io.load(equal_compute.ExperimentConfig, str(SHIPPED))
+    with pytest.raises(ValueError, match="masking differ"):
+        equal_compute.Experiment(config, str(tmp_path), "glue").check_same_experiment()
+    # The old config itself, made explicit, still resumes its own folder.
+    same = dataclasses.replace(config, flops_convention="electra_tf", masking=old["masking"])
+    equal_compute.Experiment(same, str(tmp_path), "glue").check_same_experiment()

@@ -70,6 +70,34 @@ def test_regression_head(saved_encoder, glue_dir):
     assert scores.shape == (5,)
 
 
+def test_sts_b_learns_scores_over_5_as_google_research_electra(saved_encoder, glue_dir):
+    """GR's RegressionTask trains on label / 5 with a squared error summed over the batch: the dense layer learns
+    score / 5, the model outputs 5x it (scores on the file's 0-5 scale), and the loss is sum((dense - label / 5)^2)."""
+    task = registry.get("sts-b")
+    assert task.target_scale == 5.0
+    classifier = ElectraClassifier.from_task(task, saved_encoder, sequence_length=32, dropout=0.0)
+    features = classifier.preprocessor({"text_a": tf.constant(["A man plays."] * 3), "text_b": tf.constant(["x", "y", "z"])})
+    sequence = classifier.encoder(features)["sequence_output"][:, 0, :]
+    dense = classifier.get_layer("head")(sequence)[:, 0].numpy()
+    np.testing.assert_allclose(classifier(features).numpy(), 5 * dense, rtol=1e-5)
+    classifier.compile(num_train_steps=2)
+    labels = np.array([0.0, 2.5, 5.0], np.float32)
+    expected = np.sum((dense - labels / 5) ** 2)
+    np.testing.assert_allclose(float(classifier.loss(labels, 5 * dense)), expected, rtol=1e-5)
+
+
+def test_classification_loss_is_summed_over_the_batch(saved_encoder):
+    classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=3, sequence_length=16)
+    classifier.compile(num_train_steps=2)
+    logits = np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0]], np.float32)
+    labels = np.array([0, 2])
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -(log_probs[0, 0] + log_probs[1, 2])  # google-research/electra: reduce_sum, not the mean.
+    np.testing.assert_allclose(float(classifier.loss(labels, logits)), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="target_scale"):
+        ElectraClassifier.from_pretrained(saved_encoder, num_outputs=3, sequence_length=16, target_scale=5.0)
+
+
 def test_save_and_load_finetuned(saved_encoder, sst2_dev, tmp_path):
     classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, labels=["neg", "pos"], sequence_length=32)
     features = {"text_a": sst2_dev.text_a[:8]}
@@ -109,3 +137,39 @@ def test_random_encoder_linear_probe(saved_encoder, sst2_dev):
     probe.compile(learning_rate=1e-2)
     probe.fit({"text_a": sst2_dev.text_a[:32]}, sst2_dev.labels[:32], batch_size=16, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, probe.encoder.get_weights()))
+
+
+def test_head_is_glorot_uniform(saved_encoder):
+    """google-research/electra's head is `tf.layers.dense`, whose kernel starts Glorot-uniform: U(±sqrt(6 / (fan_in +
+    fan_out))), not the encoder's truncated normal (stddev 0.02)."""
+    keras.utils.set_random_seed(2)
+    classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, sequence_length=16)
+    head = classifier.get_layer("head")
+    assert isinstance(head.kernel_initializer, keras.initializers.GlorotUniform)
+    kernel = head.kernel.numpy()
+    limit = np.sqrt(6 / (64 + 2))  # hidden_size 64, 2 labels: 0.30.
+    assert np.abs(kernel).max() <= limit
+    assert np.abs(kernel).max() > 0.2 and abs(kernel.std() - limit / np.sqrt(3)) < 0.03  # Uniform's spread, not 0.02's.
+    assert not head.bias.numpy().any()
+
+
+def test_compile_follows_the_recipe_for_the_encoder_size(saved_encoder):
+    """A 64-wide encoder is "small": lr 3e-4, layer-wise decay 0.8 by the released rule, weight decay 0.01, clipping at
+    1.0, no bias correction. Set arguments override the recipe."""
+    classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, sequence_length=16)
+    classifier.compile(num_train_steps=100)
+    optimizer = classifier.optimizer
+    assert classifier.recipe.model_size == "small"
+    assert optimizer._learning_rate.learning_rate == pytest.approx(3e-4)
+    assert optimizer._learning_rate.warmup_steps == pytest.approx(10.0)
+    assert optimizer.global_clipnorm == 1.0 and optimizer.bias_correction is False
+    assert optimizer.decoupled_weight_decay == pytest.approx(0.01)
+    assert optimizer.lr_multipliers["transformer_layer_1/self_attention_layer/query/kernel"] == pytest.approx(0.8 ** 2)
+
+    classifier.compile(num_train_steps=100, learning_rate=1e-3, model_size="large", layerwise_rule="corrected",
+                       clip_norm=0.0, bias_correction=True, weight_decay=0.0)
+    optimizer = classifier.optimizer
+    assert optimizer._learning_rate.learning_rate == pytest.approx(1e-3)  # The override.
+    assert optimizer.lr_multipliers["transformer_layer_1/self_attention_layer/query/kernel"] == pytest.approx(0.9)  # Large.
+    assert optimizer.global_clipnorm is None and optimizer.bias_correction is True
+    assert optimizer.decoupled_weight_decay == 0.0

@@ -1,4 +1,7 @@
-"""The analytical FLOPs count, checked against TensorFlow's profiler on the traced training step of `tiny`."""
+"""The analytical FLOPs counts: ours, checked against TensorFlow's profiler on the traced training step of `tiny`, and
+google-research/electra's convention, checked against the paper's published figures."""
+
+import pytest
 
 import numpy as np
 import tensorflow as tf
@@ -6,6 +9,8 @@ import tensorflow as tf
 from electra_tf import config_io
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.models.flops_gr import PAPER_OUTPUT_FRAC, gr_pretraining_flops_per_step
+from electra_tf.networks.encoder_config import EncoderConfig
 from electra_tf.training.pretraining_config import PretrainingConfig
 from tests.conftest import repo_root
 
@@ -55,3 +60,50 @@ def test_analytical_training_flops_match_the_profiler_for_tiny():
     analytical = pretraining_flops_per_step(config.encoder, config.generator_fraction, config.objective, batch, seq_len, predictions)
     # Measured here: analytical 2.509e9, profiler 2.551e9 (of which matmuls 2.480e9): 1.7% apart.
     assert abs(analytical / measured - 1) < 0.02, (analytical, measured)
+
+
+# ELECTRA-Small and BERT-Small as flops_computation.py describes them: hidden 256, 12 layers, embeddings 128, vocab
+# 30522, sequence 128, batch 128; ELECTRA's generator 1/4 wide with tied embeddings. 19 prediction slots per sequence
+# (int(0.155 * 128)), as both pre-train.
+SMALL = EncoderConfig()
+BATCH, SEQ_LEN, PREDICTIONS = 128, 128, 19
+
+
+def gr_small(objective, output_frac=PAPER_OUTPUT_FRAC, num_predictions=PREDICTIONS):
+    return gr_pretraining_flops_per_step(SMALL, 0.25, objective, BATCH, SEQ_LEN, num_predictions, output_frac=output_frac)
+
+
+def test_gr_convention_reproduces_the_papers_electra_small_budget():
+    # flops_computation.py: electra_small = get_electra_train_flops(256, 12, 64, 12, 128, 1e6, True, s=128, e=128),
+    # 1.293743798272e18 (the paper's 1.3e18 for 1M steps).
+    assert gr_small("electra") * 1_000_000 == 1_293_743_798_272_000_000
+    assert gr_small("electra_15") == gr_small("electra"), "ELECTRA 15%'s head still runs on every token"
+
+
+def test_gr_convention_gives_the_papers_per_token_figures_and_ratio():
+    tokens = BATCH * SEQ_LEN
+    electra, bert = gr_small("electra") / tokens / 1e6, gr_small("mlm") / tokens / 1e6
+    assert round(electra, 1) == 79.0 and round(bert, 1) == 59.7
+    assert round(electra / bert, 2) == 1.32
+    # Our count of what the step runs (matmuls only, 3x forward) puts them much closer together.
+    ours = [pretraining_flops_per_step(SMALL, 0.25, o, BATCH, SEQ_LEN, PREDICTIONS) for o in ("electra", "mlm")]
+    assert round(ours[0] / ours[1], 2) == 1.08
+
+
+def test_gr_convention_maps_each_objective_onto_its_heads():
+    # Per token at hidden 256: binary head 2*256^2 + 256 + 8*256 + 2*256 = 133,888; per predicted token, the MLM
+    # output 2*256*128 + 128 + (8 + 5)*128 + 2*128*30522 + (5 + 2)*30522 = 8,094,614; the copy head 2*256 + 1 = 513.
+    binary, mlm_output, copy = 133_888, 8_094_614, 513
+    predicted = PAPER_OUTPUT_FRAC * SEQ_LEN  # 20
+    # ELECTRA and Replace MLM share the generator and the main encoder; only the main head differs.
+    assert gr_small("electra") - gr_small("replace_mlm") == 2 * BATCH * (SEQ_LEN * binary - predicted * mlm_output)
+    # All-Tokens MLM: the MLM output on every token instead of 20, and the copy head.
+    assert gr_small("all_tokens_mlm") - gr_small("replace_mlm") == 2 * BATCH * ((SEQ_LEN - predicted) * mlm_output + SEQ_LEN * copy)
+
+
+def test_gr_output_frac_defaults_to_the_runs_own_prediction_share():
+    # 20 slots of 128 is the paper's constant exactly; 19 (what mask_prob 0.15 gives) is one MLM output fewer.
+    assert gr_small("mlm", output_frac=None, num_predictions=20) == gr_small("mlm")
+    assert gr_small("mlm") - gr_small("mlm", output_frac=None) == 2 * BATCH * 8_094_614
+    with pytest.raises(ValueError, match="output_frac=1.5"):
+        gr_small("mlm", output_frac=1.5)

@@ -73,6 +73,8 @@ def tensorboard_tags(log_dir):
 
 def test_run_exports_encoders_config_and_tensorboard(micro_config, pretraining_data, tmp_path):
     config = dataclasses.replace(config_io.load(PretrainingConfig, micro_config), eval_every=10)
+    # keras-hub's ElectraBackbone computes only the tanh GELU, so only such an encoder gets a keras-hub preset.
+    config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, hidden_act="gelu_tanh"))
     config_path = tmp_path / "eval_every.json"
     config_io.save(config, str(config_path))
     model_dir = tmp_path / "run"
@@ -93,11 +95,17 @@ def test_run_exports_encoders_config_and_tensorboard(micro_config, pretraining_d
     assert any(tag == "config" for tag, _ in tags)
     assert set(results["eval"]) >= {"discriminator_auc", "generator_accuracy", "discriminator_accuracy"}
     assert results["flops_per_step"] > 0 and np.isfinite(results["history"][-1]["loss"])
+    assert results["flops_per_step_gr"] > 0
+
 
 
 def test_model_dir_of_another_architecture_is_refused(micro_config, pretraining_data, tmp_path):
     model_dir = tmp_path / "run"
-    run_to_end(micro_config, pretraining_data, model_dir)
+    output, _ = run_to_end(micro_config, pretraining_data, model_dir)
+    # An exact-GELU encoder (GR's, the default) gets no keras-hub preset, and the run says why.
+    assert config_io.load(PretrainingConfig, micro_config).encoder.hidden_act == "gelu"
+    assert not (model_dir / "discriminator" / "keras_hub").exists()
+    assert "No keras-hub preset: hidden_act='gelu'" in output.stdout
     other = config_io.load(PretrainingConfig, micro_config)
     other = dataclasses.replace(other, encoder=dataclasses.replace(other.encoder, num_layers=3))
     other_path = tmp_path / "other.json"
