@@ -3,7 +3,8 @@
     bin/finetune --task=rte --pretrained=data/models/tiny/discriminator --num_trials=3
 
 With only --task and --pretrained, the settings come from the fine-tuning recipe for the encoder's size and the task
-(google-research/electra's: for a small encoder on RTE, learning rate 3e-4, layer-wise decay 0.8, 10 epochs); a
+(google-research/electra's settings with the paper's learning rates: for a small encoder on RTE, learning rate
+3e-4, layer-wise decay 0.8, 10 epochs); a
 --config file or a flag overrides any of them. The run prints the resolved recipe and where each value came from.
 Results go to <model_dir>/results.json and TensorBoard (<model_dir>/trial_<k>/logs).
 """

@@ -245,7 +245,12 @@ class Experiment:
         if not os.path.exists(path):
             return
         raw = io_utils.read_json(path, "experiment config")
-        raw.setdefault("flops_convention", "electra_tf")  # Saved before the field existed, when our count matched.
+        if "flops_convention" not in raw:  # The field came with the fidelity changes (docs/fidelity.md).
+            raise ValueError(
+                f"{self.output_dir} holds an experiment made before electra_tf followed google-research/electra (tanh "
+                "GELU, bias-corrected Adam, its old fine-tuning defaults): its finished stages would be mixed with "
+                "runs made the new way. Pass a new --output_dir."
+            )
         previous = config_io.from_dict(ExperimentConfig, raw, source=path)
         changed = [f.name for f in dataclasses.fields(ExperimentConfig) if getattr(previous, f.name) != getattr(self.config, f.name)]
         if changed:

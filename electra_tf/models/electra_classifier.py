@@ -118,9 +118,10 @@ class ElectraClassifier(keras.Model):
     @classmethod
     def from_task(cls, task, directory: str, sequence_length: int = 128, **kwargs) -> "ElectraClassifier":
         """`from_pretrained` with the head, labels and pairing of a `Task`."""
+        kwargs.setdefault("target_scale", task.target_scale)
         return cls.from_pretrained(
             directory, num_outputs=task.num_outputs, regression=task.is_regression, labels=task.labels or None,
-            pair=task.is_pair, sequence_length=sequence_length, target_scale=task.target_scale, **kwargs,
+            pair=task.is_pair, sequence_length=sequence_length, **kwargs,
         )
 
     def save_finetuned(self, directory: str) -> None:
@@ -172,9 +173,9 @@ class ElectraClassifier(keras.Model):
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate: Optional[float] = None,
                 layerwise_decay_rate: Optional[float] = None, weight_decay: Optional[float] = None,
-                warmup_fraction: Optional[float] = None, layerwise_rule: Optional[str] = None,
-                clip_norm: Optional[float] = None, bias_correction: Optional[bool] = None,
-                model_size: Optional[str] = None, num_train_steps: Optional[int] = None, **kwargs):
+                warmup_fraction: Optional[float] = None, num_train_steps: Optional[int] = None, *,
+                layerwise_rule: Optional[str] = None, clip_norm: Optional[float] = None,
+                bias_correction: Optional[bool] = None, model_size: Optional[str] = None, **kwargs):
         """Compiles with the fine-tuning recipe for the encoder's size (`finetuning_recipe`); set arguments override it.
 
         `optimizer="auto"` builds `LayerwiseAdamW` (β 0.9/0.999, ε 1e-6) with the recipe's settings: for a small
@@ -305,6 +306,7 @@ def _split_xy(data):
     raise ValueError("validation_data must be a (features, labels) tuple or a tf.data.Dataset.")
 
 
+@keras.saving.register_keras_serializable(package="electra_tf")
 class ScaledSquaredError(keras.losses.Loss):
     """Squared error per example on targets divided by `scale`: `((prediction - target) / scale) ** 2`.
 
@@ -316,8 +318,8 @@ class ScaledSquaredError(keras.losses.Loss):
         reduction: str. Keras's reduction over the batch. Defaults to "sum", google-research/electra's.
     """
 
-    def __init__(self, scale: float = 1.0, reduction: str = "sum", name: str = "scaled_squared_error"):
-        super().__init__(reduction=reduction, name=name)
+    def __init__(self, scale: float = 1.0, reduction: str = "sum", name: str = "scaled_squared_error", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.scale = float(scale)
 
     def call(self, y_true, y_pred):
@@ -325,4 +327,4 @@ class ScaledSquaredError(keras.losses.Loss):
         return keras.ops.square((y_pred - keras.ops.cast(y_true, y_pred.dtype)) / self.scale)
 
     def get_config(self):
-        return {"scale": self.scale, "reduction": self.reduction, "name": self.name}
+        return {**super().get_config(), "scale": self.scale}

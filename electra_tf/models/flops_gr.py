@@ -1,6 +1,7 @@
-"""Pre-training FLOPs in the paper's convention: google-research/electra's `flops_computation.py`.
+"""Pre-training FLOPs in google-research/electra's convention: its `flops_computation.py`, behind the paper's
+compute comparisons.
 
-The paper compares models at equal compute with this count (ELECTRA-Small 1M steps: 1.29e18 FLOPs). It differs from
+That script gives ELECTRA-Small (1M steps) 1.2937e18 FLOPs, 79.0 MFLOP per token, and BERT-Small 59.7. It differs from
 `flops.py`, the count of what our step runs (checked against TensorFlow's profiler), in four ways:
 
 - a training step is 2x the forward pass (the backward pass is taken to cost as much as the forward), not 3x;
@@ -23,7 +24,7 @@ DROPOUT = 4  # Random number, compare, apply the mask, rescale.
 LAYER_NORM = 5  # Mean, variance (square and sum), scale, shift.
 GELU = 8  # The tanh approximation.
 SOFTMAX = 5  # Max, subtract, exp, sum, divide.
-PAPER_OUTPUT_FRAC = 0.15625  # The share GR's script uses for every model (20 of 128 tokens).
+PAPER_OUTPUT_FRAC = 0.15625  # GR's script's default share, used for all its BERT and ELECTRA rows (20 of 128 tokens).
 
 
 def layer_forward_flops(config: EncoderConfig, seq_len: int) -> int:
@@ -36,7 +37,7 @@ def layer_forward_flops(config: EncoderConfig, seq_len: int) -> int:
         + 2 * h * seq_len  # Weighted sum of the values.
         + 2 * h * h + h + DROPOUT * h + h  # Output projection, bias, dropout, residual.
         # GR counts this layer norm as LAYER_NORM in all (`attn_output_layer_norm`, no factor h, unlike the
-        # feed-forward's): a quirk kept so that the paper's figures are reproduced exactly (it is 1,275 FLOPs per
+        # feed-forward's): a quirk kept so that the script's figures are reproduced exactly (it is 1,275 FLOPs per
         # token and layer at hidden size 256).
         + LAYER_NORM
     )
@@ -109,8 +110,8 @@ def gr_pretraining_flops_per_step(
         output_frac: float or None. Share of the tokens that go through the MLM output ("percent of tokens using
             an output softmax", GR's definition). None means `num_predictions / seq_len`: the share this run
             predicts, which follows its `mask_prob` (19/128 at 0.15). GR's script uses the constant 0.15625
-            (`PAPER_OUTPUT_FRAC`, 20/128) for every model, Large's mask_prob 0.25 included; pass it to reproduce the
-            paper's figures. Defaults to None.
+            (`PAPER_OUTPUT_FRAC`, 20/128) for all its BERT and ELECTRA rows, Large's mask_prob 0.25 included;
+            pass it to reproduce the script's figures. Defaults to None.
 
     Returns:
         int. Training FLOPs (2x the forward pass) of one step.

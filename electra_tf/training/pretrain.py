@@ -114,8 +114,17 @@ def resolve_config(config: PretrainingConfig, train_data: str, model_dir: str) -
     if vocabulary.size != config.encoder.vocab_size:
         logging.info("Using the data's vocabulary size %d (config said %d).", vocabulary.size, config.encoder.vocab_size)
         config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, vocab_size=vocabulary.size))
+    # Saved with the optimizer's reference behaviour spelled out, so the file means the same to later versions.
+    optimizer = dataclasses.replace(config.optimizer, bias_correction=config.optimizer.resolved_bias_correction)
+    config = dataclasses.replace(config, optimizer=optimizer)
     saved = os.path.join(model_dir, CONFIG_FILE)
     if tf.io.gfile.exists(saved):
+        if "bias_correction" not in io_utils.read_json(saved).get("optimizer", {}):
+            raise ValueError(
+                f"{model_dir} holds a run started before electra_tf followed google-research/electra's optimizer "
+                f"({saved} has no optimizer.bias_correction): it trained with bias-corrected Adam and a warmup that "
+                "switched to the decay, and resuming would change both mid-run. Use a new --model_dir."
+            )
         previous = config_io.load(PretrainingConfig, saved)
         for field in _ARCHITECTURE_FIELDS:
             if getattr(previous, field) != getattr(config, field):

@@ -206,8 +206,9 @@ def test_an_output_dir_of_the_old_shipped_config_is_not_resumed(tmp_path):
     old["masking"] = {"mlm": {"mask_token_ratio": 0.8, "random_token_ratio": 0.1}}
     (tmp_path / equal_compute.CONFIG_FILE).write_text(json.dumps(old))
     config = config_io.load(equal_compute.ExperimentConfig, str(SHIPPED))
-    with pytest.raises(ValueError, match="masking differ"):
-        equal_compute.Experiment(config, str(tmp_path), "glue").check_same_experiment()
-    # The old config itself, made explicit, still resumes its own folder.
+    # Its finished runs used the tanh GELU, bias-corrected Adam and the old fine-tuning defaults: even its own
+    # config, made explicit, must not resume it and mix old runs with new ones.
     same = dataclasses.replace(config, flops_convention="electra_tf", masking=old["masking"])
-    equal_compute.Experiment(same, str(tmp_path), "glue").check_same_experiment()
+    for attempt in (config, same):
+        with pytest.raises(ValueError, match="made before electra_tf followed google-research/electra"):
+            equal_compute.Experiment(attempt, str(tmp_path), "glue").check_same_experiment()

@@ -86,6 +86,16 @@ def test_sts_b_learns_scores_over_5_as_google_research_electra(saved_encoder, gl
     np.testing.assert_allclose(float(classifier.loss(labels, 5 * dense)), expected, rtol=1e-5)
 
 
+def test_head_reads_cls_through_dropout_without_a_pooler(saved_encoder):
+    """GR's get_pooled_output is sequence_output[:, 0] (no pooler dense), then dropout 0.1 and the task's dense."""
+    classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, sequence_length=16)
+    assert classifier.get_layer("head_dropout").rate == 0.1
+    assert {type(layer).__name__ for layer in classifier.layers} <= {"InputLayer", "ElectraEncoder", "GetItem", "Dropout", "Dense"}
+    features = classifier.preprocessor({"text_a": tf.constant(["A cat sat.", "It rained all day long."])})
+    first = classifier.encoder(features)["sequence_output"][:, 0, :]
+    np.testing.assert_allclose(classifier(features).numpy(), classifier.get_layer("head")(first).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_classification_loss_is_summed_over_the_batch(saved_encoder):
     classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=3, sequence_length=16)
     classifier.compile(num_train_steps=2)

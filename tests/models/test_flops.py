@@ -1,5 +1,5 @@
 """The analytical FLOPs counts: ours, checked against TensorFlow's profiler on the traced training step of `tiny`, and
-google-research/electra's convention, checked against the paper's published figures."""
+google-research/electra's convention, checked against the figures its flops_computation.py gives."""
 
 import pytest
 
@@ -73,14 +73,14 @@ def gr_small(objective, output_frac=PAPER_OUTPUT_FRAC, num_predictions=PREDICTIO
     return gr_pretraining_flops_per_step(SMALL, 0.25, objective, BATCH, SEQ_LEN, num_predictions, output_frac=output_frac)
 
 
-def test_gr_convention_reproduces_the_papers_electra_small_budget():
+def test_gr_convention_reproduces_flops_computations_electra_small_budget():
     # flops_computation.py: electra_small = get_electra_train_flops(256, 12, 64, 12, 128, 1e6, True, s=128, e=128),
-    # 1.293743798272e18 (the paper's 1.3e18 for 1M steps).
+    # prints 1.293743798272e18.
     assert gr_small("electra") * 1_000_000 == 1_293_743_798_272_000_000
     assert gr_small("electra_15") == gr_small("electra"), "ELECTRA 15%'s head still runs on every token"
 
 
-def test_gr_convention_gives_the_papers_per_token_figures_and_ratio():
+def test_gr_convention_gives_flops_computations_per_token_figures_and_ratio():
     tokens = BATCH * SEQ_LEN
     electra, bert = gr_small("electra") / tokens / 1e6, gr_small("mlm") / tokens / 1e6
     assert round(electra, 1) == 79.0 and round(bert, 1) == 59.7
@@ -102,7 +102,7 @@ def test_gr_convention_maps_each_objective_onto_its_heads():
 
 
 def test_gr_output_frac_defaults_to_the_runs_own_prediction_share():
-    # 20 slots of 128 is the paper's constant exactly; 19 (what mask_prob 0.15 gives) is one MLM output fewer.
+    # 20 slots of 128 is the script's constant exactly; 19 (what mask_prob 0.15 gives) is one MLM output fewer.
     assert gr_small("mlm", output_frac=None, num_predictions=20) == gr_small("mlm")
     assert gr_small("mlm") - gr_small("mlm", output_frac=None) == 2 * BATCH * 8_094_614
     with pytest.raises(ValueError, match="output_frac=1.5"):

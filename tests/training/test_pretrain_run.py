@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import pathlib
 import signal
 import subprocess
 import time
@@ -106,6 +107,8 @@ def test_model_dir_of_another_architecture_is_refused(micro_config, pretraining_
     assert config_io.load(PretrainingConfig, micro_config).encoder.hidden_act == "gelu"
     assert not (model_dir / "discriminator" / "keras_hub").exists()
     assert "No keras-hub preset: hidden_act='gelu'" in output.stdout
+    # The saved config spells out the optimizer's reference behaviour (null in the file it was given).
+    assert json.loads((model_dir / "pretraining_config.json").read_text())["optimizer"]["bias_correction"] is False
     other = config_io.load(PretrainingConfig, micro_config)
     other = dataclasses.replace(other, encoder=dataclasses.replace(other.encoder, num_layers=3))
     other_path = tmp_path / "other.json"
@@ -113,6 +116,35 @@ def test_model_dir_of_another_architecture_is_refused(micro_config, pretraining_
     result = subprocess.run(pretrain_command(other_path, pretraining_data, model_dir), capture_output=True, text=True, env=subprocess_env(), timeout=300)
     assert result.returncode == 2
     assert "different encoder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_started_before_google_researchs_optimizer_is_not_resumed(micro_config, pretraining_data, tmp_path):
+    # A pretraining_config.json written before bias_correction existed: that run used bias-corrected Adam and the
+    # warmup-then-decay switch, so resuming it with today's optimizer would change its training mid-run.
+    saved = json.loads(pathlib.Path(micro_config).read_text())
+    del saved["optimizer"]["bias_correction"]
+    model_dir = tmp_path / "old_run"
+    model_dir.mkdir()
+    (model_dir / "pretraining_config.json").write_text(json.dumps(saved))
+    result = subprocess.run(pretrain_command(micro_config, pretraining_data, model_dir), capture_output=True, text=True,
+                            env=subprocess_env(), timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "has no optimizer.bias_correction" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_small_config_is_google_research_electras_electra_small():
+    """configure_pretraining.py's defaults for model_size="small" (hidden 256, 12 layers per training_utils)."""
+    config = config_io.load(PretrainingConfig, str(repo_root() / "configs" / "pretraining" / "small.json"))
+    encoder, optimizer = config.encoder, config.optimizer
+    assert (encoder.hidden_size, encoder.num_layers, encoder.num_heads, encoder.intermediate_size) == (256, 12, 4, 1024)
+    assert (encoder.embedding_size, encoder.hidden_act, encoder.layer_norm_epsilon) == (128, "gelu", 1e-12)
+    assert (optimizer.learning_rate, optimizer.warmup_steps, optimizer.weight_decay) == (5e-4, 10000, 0.01)
+    assert (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon, optimizer.clip_norm) == (0.9, 0.999, 1e-6, 1.0)
+    assert optimizer.resolved_bias_correction is False
+    assert (config.train_batch_size, config.num_train_steps, config.max_seq_length) == (128, 1_000_000, 128)
+    assert (config.generator_fraction, config.generator_weight, config.discriminator_weight) == (0.25, 1.0, 50.0)
+    assert (config.masking.mask_prob, config.masking.num_predictions(128)) == (0.15, 19)
+    assert (config.masking.mask_token_ratio, config.masking.random_token_ratio) == (0.85, 0.0)
 
 
 @pytest.mark.parametrize("name", ["tiny", "small", "base", "large"])
