@@ -135,8 +135,11 @@ def test_jit_compile_matches_eager_step(batches):
     a = eager.train_on_batch(batches[2], return_dict=True)
     b = compiled.train_on_batch(batches[2], return_dict=True)
     assert b["generator_loss"] == pytest.approx(a["generator_loss"], rel=1e-5)
-    # A near-tie in the Gumbel argmax may flip one sample (one label of ~4000) between XLA and TF kernels.
-    assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
+    # A near-tie in the sampling's inverse CDF may flip a few samples between XLA and TF kernels: each flipped label
+    # of the ~4000 moves the total loss (50 x detection) by about 0.01 to 0.03. The exact GELU's erf differs between
+    # XLA and TF in the last bits more than the tanh form did, so a few more generator logits sit across a tie; CI
+    # saw 44.049 against 43.983.
+    assert b["loss"] == pytest.approx(a["loss"], rel=5e-3)
     np.testing.assert_allclose(compiled.weights[0].numpy(), eager.weights[0].numpy(), atol=1e-4)
 
 
