@@ -138,9 +138,12 @@ def test_jit_compile_matches_eager_step(batches):
     # A near-tie in the sampling's inverse CDF may flip a few samples between XLA and TF kernels: each flipped label
     # of the ~4000 moves the total loss (50 x detection) by about 0.01 to 0.03. The exact GELU's erf differs between
     # XLA and TF in the last bits more than the tanh form did, so a few more generator logits sit across a tie; CI
-    # saw 44.049 against 43.983.
-    assert b["loss"] == pytest.approx(a["loss"], rel=5e-3)
-    np.testing.assert_allclose(compiled.weights[0].numpy(), eager.weights[0].numpy(), atol=1e-4)
+    # saw 44.049 against 43.983, and a later run one failure in 14 at tighter bounds than these.
+    assert b["loss"] == pytest.approx(a["loss"], rel=1e-2)
+    # The token table: a flipped sample changes the gradient of the two rows it involves, nothing else.
+    difference = np.abs(compiled.weights[0].numpy() - eager.weights[0].numpy())
+    rows = np.flatnonzero((difference > 1e-4).any(axis=-1))
+    assert len(rows) <= 32 and difference.max() < 1e-2, (rows, difference.max())
 
 
 def test_global_norm_clipping_bounds_the_update(batches):
