@@ -79,7 +79,8 @@ def mask_tokens(
     Returns:
         A dict with `token_ids` (masked, int32 `(batch, seq_len)`), `mask_positions` (int32
         `(batch, num_predictions)`, ascending, 0 where unused), `mask_ids` (the original tokens there, 0 where
-        unused) and `mask_weights` (float32, 1.0 on used slots).
+        unused), `mask_weights` (float32, 1.0 on used slots) and `mask_token_weights` (float32, 1.0 on the used
+        slots that hold `[MASK]`: where a prediction cannot be copied from the input).
     """
     seq_len = token_ids.shape[1]
     num_predictions = config.num_predictions(seq_len)
@@ -100,8 +101,9 @@ def mask_tokens(
     # What replaces each chosen token: [MASK], a random token, or the token itself.
     choice = noise[:, 1, :num_predictions]
     random_ids = tf.cast(noise[:, 2, :num_predictions] * vocab_size, tf.int32)
+    is_mask_token = choice < config.mask_token_ratio
     replacement = tf.where(
-        choice < config.mask_token_ratio,
+        is_mask_token,
         mask_token_id,
         tf.where(choice < config.mask_token_ratio + config.random_token_ratio, random_ids, mask_ids),
     )
@@ -110,4 +112,5 @@ def mask_tokens(
         "mask_positions": positions,
         "mask_ids": mask_ids,
         "mask_weights": tf.cast(used, tf.float32),
+        "mask_token_weights": tf.cast(tf.logical_and(used, is_mask_token), tf.float32),
     }

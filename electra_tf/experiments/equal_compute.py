@@ -26,6 +26,7 @@ import sys
 import time
 from typing import Optional
 
+import numpy as np
 from absl import logging
 
 from electra_tf import config_io, errors, io_utils, settings
@@ -47,7 +48,9 @@ class ExperimentConfig:
 
     Args:
         name: str. Names the output folders.
+        description: str. What the experiment is for (JSON has no comments). Defaults to "".
         corpus: str. A file under `<ELECTRA_DATA_DIR>/corpus/`, or a path.
+        vocab_size: int. Size of the WordPiece vocabulary learned from the corpus. Defaults to 30522.
         pretraining_config: str. The base `PretrainingConfig` file, relative to the repository root or absolute.
         pretraining_overrides: dict. Fields of the base config replaced for every objective, nested dicts merged
             (`{"optimizer": {"learning_rate": 0.002}}`), so a variant needs no copy of the base file.
@@ -69,13 +72,20 @@ class ExperimentConfig:
         intermediate_seeds: list of int. Pre-training seeds whose checkpoints below 1.0 are fine-tuned too.
         warmup_fraction: float. Pre-training warmup, as a share of each run's own steps.
         tasks: list of str. GLUE tasks.
+        headline_tasks: list of str. Tasks in the reported average; empty means all of `tasks`. Tasks that sit at
+            their majority class at the experiment's scale only add noise to it.
+        control_tasks: list of str. The positive control's transfer tasks (`positive_control.py`); empty computes no
+            positive control. Needs an "mlm" objective and the untrained floor (a fraction of 0).
+        control_margin_nats: float. How far MLM's held-out `[MASK]` loss must end below the unigram cross-entropy.
         finetune: dict. `FinetuningConfig` fields for every task.
         task_finetune: dict. Per-task `FinetuningConfig` overrides (e.g. an SST-2 subsample).
         finetune_trials: int. Fine-tuning seeds per task.
     """
 
     name: str = "electra_vs_mlm"
+    description: str = ""
     corpus: str = "gutenberg_100MB.txt"
+    vocab_size: int = 30522
     pretraining_config: str = "configs/pretraining/tiny.json"
     pretraining_overrides: dict = dataclasses.field(default_factory=dict)
     objectives: tuple = ("electra", "mlm")
@@ -88,6 +98,9 @@ class ExperimentConfig:
     intermediate_seeds: tuple = (0,)
     warmup_fraction: float = 0.1
     tasks: tuple = ("cola", "sst-2", "mrpc", "sts-b", "rte")
+    headline_tasks: tuple = ()
+    control_tasks: tuple = ()
+    control_margin_nats: float = 0.5
     finetune: dict = dataclasses.field(default_factory=dict)
     task_finetune: dict = dataclasses.field(default_factory=dict)
     finetune_trials: int = 3
@@ -107,6 +120,16 @@ class ExperimentConfig:
         unknown = sorted(set(self.tasks) - set(GLUE_METRICS))
         if unknown:
             raise ValueError(f"Unknown tasks {unknown}; choose from {sorted(GLUE_METRICS)}.")
+        for name in ("headline_tasks", "control_tasks"):
+            outside = sorted(set(getattr(self, name)) - set(self.tasks))
+            if outside:
+                raise ValueError(f"{name} holds {outside}, which are not among tasks={list(self.tasks)}.")
+        if self.control_tasks and ("mlm" not in self.objectives or 0.0 not in self.flops_fractions):
+            raise ValueError(
+                "control_tasks needs the MLM baseline among objectives (its [MASK] loss is the context gate) and 0 "
+                f"among flops_fractions (the untrained floor), but received objectives={list(self.objectives)}, "
+                f"flops_fractions={list(self.flops_fractions)}."
+            )
         for seed in self.intermediate_seeds:
             if seed not in self.pretrain_seeds:
                 raise ValueError(f"intermediate_seeds holds {seed}, which is not among pretrain_seeds={list(self.pretrain_seeds)}.")
@@ -218,6 +241,7 @@ class Experiment:
         os.makedirs(self.output_dir, exist_ok=True)
         config_io.save(self.config, os.path.join(self.output_dir, CONFIG_FILE))
         self._timed("data", self.build_data)
+        self._timed("unigram", self.measure_unigram)
         budget, runs = plan(self.config, self._vocab_size())
         self.print_flops(budget, runs)
         for run in runs:
@@ -230,6 +254,7 @@ class Experiment:
                     self._timed(f"finetune/{run.name}/{fraction}/{task}", lambda e=encoder_dir, t=task: self.finetune(e, t))
         summary = {
             "config": dataclasses.asdict(self.config),
+            "unigram": self.unigram(),
             "flops_convention": self.config.flops_convention,
             "budget_flops": budget,
             "runs": [self.run_summary(run) for run in runs],
@@ -252,7 +277,10 @@ class Experiment:
                 "runs made the new way. Pass a new --output_dir."
             )
         previous = config_io.from_dict(ExperimentConfig, raw, source=path)
-        changed = [f.name for f in dataclasses.fields(ExperimentConfig) if getattr(previous, f.name) != getattr(self.config, f.name)]
+        changed = [
+            f.name for f in dataclasses.fields(ExperimentConfig)
+            if f.name != "description" and getattr(previous, f.name) != getattr(self.config, f.name)
+        ]
         if changed:
             raise ValueError(
                 f"{self.output_dir} holds an experiment made with a different config ({', '.join(changed)} differ): "
@@ -282,7 +310,7 @@ class Experiment:
         corpus = self.config.corpus if os.path.exists(self.config.corpus) else str(settings.corpus_file(self.config.corpus))
         ran = False
         if not os.path.exists(self.vocab_file):
-            learn_wordpiece_vocab([corpus]).save(self.vocab_file)
+            learn_wordpiece_vocab([corpus], vocab_size=self.config.vocab_size).save(self.vocab_file)
             ran = True
         if not os.path.exists(os.path.join(self.data_dir, "metadata.json")):
             seq_len = base_config(self.config).max_seq_length
@@ -291,8 +319,38 @@ class Experiment:
             ran = True
         return ran
 
+    def measure_unigram(self) -> bool:
+        """The unigram cross-entropy of the held-out shards that `bin/pretrain` evaluates on, once."""
+        from electra_tf.data.metadata import PretrainingDataMetadata  # pylint: disable=import-outside-toplevel
+        from electra_tf.data.pretraining_dataset import usable_holdout_shards  # pylint: disable=import-outside-toplevel
+        from electra_tf.data.unigram import unigram_baseline  # pylint: disable=import-outside-toplevel
+
+        path = os.path.join(self.output_dir, UNIGRAM_FILE)
+        if os.path.exists(path):
+            return False
+        metadata = PretrainingDataMetadata.load(self.data_dir)
+        holdout = usable_holdout_shards(metadata, base_config(self.config).eval_holdout_shards)
+        figures = dataclasses.asdict(unigram_baseline(self.data_dir, holdout)) if holdout else {}
+        figures["holdout_shards"] = holdout
+        io_utils.write_text_atomic(path, json.dumps(figures, indent=1) + "\n")
+        if holdout:
+            print(f"Unigram cross-entropy of the held-out tokens: {figures['cross_entropy']:.4f} nats "
+                  f"({figures['heldout_tokens']:,} held-out tokens scored by {figures['train_tokens']:,} training tokens).",
+                  flush=True)
+        return True
+
+    def unigram(self) -> dict:
+        with open(os.path.join(self.output_dir, UNIGRAM_FILE), encoding="utf-8") as f:
+            return json.load(f)
+
     def run_dir(self, run: PretrainingRun) -> str:
         return os.path.join(self.output_dir, "pretrain", run.name)
+
+    def floor_run(self, run: PretrainingRun) -> PretrainingRun:
+        """The run whose step-0 export is `run`'s untrained floor: the reference objective's, same seed. Every
+        objective builds the shared embeddings and the discriminator first from the same seeded stream, so their
+        initial discriminators are one network (checked in `export_checkpoints`), fine-tuned once."""
+        return dataclasses.replace(run, objective=self.config.reference_objective)
 
     def pretrain(self, run: PretrainingRun) -> bool:
         model_dir = self.run_dir(run)
@@ -319,12 +377,18 @@ class Experiment:
         ], os.path.join(model_dir, "pretrain.log"))
         return True
 
+    def _tokens_per_step(self, run: PretrainingRun) -> int:
+        config = config_io.load(PretrainingConfig, os.path.join(self.run_dir(run), "run_config.json"))
+        return config.train_batch_size * config.max_seq_length * config.optimizer.gradient_accumulation_steps
+
     def encoders(self, run: PretrainingRun) -> list[tuple[float, str]]:
         """(FLOPs fraction, encoder folder) of every checkpoint of `run` that is fine-tuned."""
         chosen = []
         for fraction in self.config.flops_fractions:
             if fraction == 1.0:
                 chosen.append((fraction, os.path.join(self.run_dir(run), "discriminator")))
+            elif run.seed in self.config.intermediate_seeds and fraction == 0.0:
+                chosen.append((fraction, os.path.join(self.run_dir(self.floor_run(run)), "discriminator_at_0")))
             elif run.seed in self.config.intermediate_seeds:
                 chosen.append((fraction, os.path.join(self.run_dir(run), f"discriminator_at_{fraction:g}")))
         return chosen
@@ -339,13 +403,28 @@ class Experiment:
         from electra_tf.tokenization.vocabulary import Vocabulary  # pylint: disable=import-outside-toplevel
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
+        def initialization(of_run):
+            config = config_io.load(PretrainingConfig, os.path.join(self.run_dir(of_run), "run_config.json"))
+            keras.utils.set_random_seed(config.seed)  # As bin/pretrain seeds it: step 0 is the run's own start.
+            return ElectraPretrainer(**config.pretrainer_kwargs())
+
         ran = False
         for (fraction, encoder_dir), step in zip(self.encoders(run), self._steps_of(run)):
+            if fraction == 0.0 and self.floor_run(run) != run:
+                if not os.path.exists(os.path.join(self.run_dir(run), FLOOR_CHECKED_FILE)):
+                    mine, floor = initialization(run).discriminator, initialization(self.floor_run(run)).discriminator
+                    for a, b in zip(mine.weights, floor.weights, strict=True):
+                        if a.path != b.path or not np.array_equal(a.numpy(), b.numpy()):
+                            raise errors.RunFailedError(
+                                f"The initial discriminators of {run.name} and {self.floor_run(run).name} differ at "
+                                f"{a.path}: the untrained floor cannot be shared between objectives."
+                            )
+                    io_utils.write_text_atomic(os.path.join(self.run_dir(run), FLOOR_CHECKED_FILE), "identical\n")
+                    ran = True
+                continue
             if fraction == 1.0 or os.path.exists(os.path.join(encoder_dir, saving.CONFIG_FILE)):
                 continue
-            config = config_io.load(PretrainingConfig, os.path.join(self.run_dir(run), "run_config.json"))
-            keras.utils.set_random_seed(config.seed)  # As bin/pretrain seeds it: step 0 is the run's own start.
-            model = ElectraPretrainer(**config.pretrainer_kwargs())
+            model = initialization(run)
             if step:
                 path = os.path.join(self.run_dir(run), "checkpoints", f"ckpt-{step}")
                 tf.train.Checkpoint(model=model).restore(path).expect_partial()
@@ -410,6 +489,8 @@ class Experiment:
             "pretrain_wall_seconds": results["wall_seconds"],
             "final_train": {k: v for k, v in results["train"].items() if k != "step"},
             "final_eval": results["eval"],
+            "eval_history": results.get("eval_history", []),
+            "tokens_per_step": self._tokens_per_step(run),
             "checkpoints": scores,
         }
 
@@ -440,6 +521,8 @@ def flops_plan_text(config: ExperimentConfig, budget: int, runs: list[Pretrainin
 
 
 TIMINGS_FILE = "timings.json"
+UNIGRAM_FILE = "unigram.json"
+FLOOR_CHECKED_FILE = "floor_is_shared.txt"  # Written once the initial discriminator was found equal to the floor's.
 CONFIG_FILE = "experiment_config.json"
 
 

@@ -14,6 +14,7 @@ import statistics
 from collections import defaultdict
 
 from electra_tf import io_utils
+from electra_tf.experiments import positive_control
 from electra_tf.experiments.equal_compute import FLOPS_CONVENTIONS
 
 
@@ -31,8 +32,12 @@ def _spread(values: list[float]) -> dict:
 
 
 def aggregate(summary: dict) -> dict:
-    """{"points": [...], "final": {...}, "tasks": {...}, "verdict": {...}} from `summary.json`."""
+    """{"points": [...], "tasks": [...], "verdict": {...}, "positive_control": ...} from `summary.json`.
+
+    The GLUE average is over `headline_tasks` when the config names them, else over every task.
+    """
     tasks = list(summary["config"]["tasks"])
+    headline = list(summary["config"].get("headline_tasks") or tasks)
     budget = summary["budget_flops"]
     by_point = defaultdict(list)  # (objective, fraction) -> GLUE averages of every (seed, trial)
     task_scores = defaultdict(lambda: defaultdict(list))  # (objective, fraction) -> task -> scores
@@ -43,7 +48,7 @@ def aggregate(summary: dict) -> dict:
             key = (run["objective"], float(fraction))
             flops.setdefault(key, []).append(checkpoint["flops"])
             trials = len(next(iter(checkpoint["tasks"].values())))
-            averages = [100 * statistics.fmean(checkpoint["tasks"][t][k] for t in tasks) for k in range(trials)]
+            averages = [100 * statistics.fmean(checkpoint["tasks"][t][k] for t in headline) for k in range(trials)]
             by_point[key] += averages
             per_seed[key][run["seed"]] = statistics.median(averages)
             for task in tasks:
@@ -71,8 +76,76 @@ def aggregate(summary: dict) -> dict:
             "larger_half_range": half_range,
             "electra_wins_beyond_spread": gap > half_range,
         }
-    return {"budget_flops": budget, "flops_convention": flops_convention(summary), "tasks": tasks, "points": points,
-            "verdict": verdict}
+    control = control_figures(summary, task_scores)
+    return {"budget_flops": budget, "flops_convention": flops_convention(summary), "tasks": tasks,
+            "headline_tasks": headline, "points": points, "verdict": verdict,
+            "positive_control": control["passed"] if control else None, "positive_control_figures": control}
+
+
+def control_figures(summary: dict, task_scores: dict) -> dict:
+    """The positive control (`positive_control.py`) from the summary; {} if the experiment defines none.
+
+    The context gate must hold for every MLM run; transfer pools every (pre-training seed, fine-tuning seed) pair of
+    each objective's final checkpoint against the floor's trials.
+    """
+    config = summary["config"]
+    tasks = list(config.get("control_tasks") or [])
+    if not tasks:
+        return {}
+    unigram = summary["unigram"]["cross_entropy"]
+    margin = config["control_margin_nats"]
+    gates = [
+        dict(positive_control.context_gate(unigram, run["final_eval"]["mlm_loss_at_mask"], margin), seed=run["seed"])
+        for run in summary["runs"] if run["objective"] == "mlm"
+    ]
+    floor = {task: task_scores[(config["reference_objective"], 0.0)][task] for task in tasks}
+    pretrained = {
+        objective: {task: task_scores[(objective, 1.0)][task] for task in tasks}
+        for objective in config["objectives"]
+    }
+    moved = positive_control.transfer(floor, pretrained, tasks)
+    context_passed = bool(gates) and all(g["passed"] for g in gates)
+    return {"passed": context_passed and moved["passed"], "context": gates, "context_passed": context_passed,
+            "transfer": moved, "control_tasks": tasks}
+
+
+def _range(spread: dict) -> str:
+    return f"{spread['median']:.1f} [{spread['min']:.1f}, {spread['max']:.1f}] ({spread['n']})"
+
+
+def control_markdown(control: dict, summary: dict) -> list[str]:
+    """The positive control's section: the verdict, the context gate's figures, and the transfer table."""
+    if not control:
+        return []
+    lines = [f"## Positive control: {'PASSED' if control['passed'] else 'NOT PASSED'}", ""]
+    for gate in control["context"]:
+        lines.append(
+            f"- Context (mlm seed {gate['seed']}): held-out loss at the [MASK] slots {gate['mlm_loss_at_mask']:.3f} "
+            f"nats against a unigram cross-entropy of {gate['unigram_cross_entropy']:.3f}: "
+            f"{gate['nats_below_unigram']:.3f} nats below, {gate['required_nats_below_unigram']} required: "
+            + ("passed." if gate["passed"] else "NOT passed.")
+        )
+    for run in summary["runs"]:
+        at_mask = run["final_eval"].get("generator_loss_at_mask")
+        if at_mask is not None:
+            lines.append(f"- {run['objective']} seed {run['seed']}: its generator's held-out loss at the [MASK] slots "
+                         f"is {at_mask:.3f} nats.")
+    objectives = [o for o in control["transfer"] if o != "passed"]
+    lines += [
+        "",
+        "Transfer: fine-tuned dev scores ×100, median [min, max] (n trials). An objective beats the untrained floor "
+        "when its worst trial is above the floor's best.",
+        "",
+        "| task | untrained floor | " + " | ".join(f"{o} | margin of medians | beats floor" for o in objectives) + " |",
+        "|---|---|" + "---|---|---|" * len(objectives),
+    ]
+    for task in control["control_tasks"]:
+        cells = [task, _range(control["transfer"][objectives[0]][task]["floor"])]
+        for objective in objectives:
+            figures = control["transfer"][objective][task]
+            cells += [_range(figures["pretrained"]), f"{figures['median_margin']:+.1f}", "yes" if figures["beats_floor"] else "NO"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def markdown(results: dict, summary: dict, command: str) -> str:
@@ -105,9 +178,12 @@ def markdown(results: dict, summary: dict, command: str) -> str:
         + ("ELECTRA wins beyond the seed spread." if v["electra_wins_beyond_spread"] else "The gap is NOT wider than the seed spread.")
         if v else "No electra/mlm pair to compare."
     )
+    headline = results.get("headline_tasks", tasks)
+    average_of = "all tasks" if headline == tasks else ", ".join(headline)
     return "\n".join([
         f"Command: `{command}`",
         "",
+        *control_markdown(results.get("positive_control_figures"), summary),
         f"FLOPs budget: {results['budget_flops']:.4e} training FLOPs per run, in {FLOPS_CONVENTIONS[results['flops_convention']]} "
         "(analytical, generator included); the FLOPs column below uses it. GR: google-research/electra's "
         "flops_computation.py, the paper's; ours: the matmuls the step runs.",
@@ -115,7 +191,7 @@ def markdown(results: dict, summary: dict, command: str) -> str:
         verdict,
         "",
         "GLUE dev scores ×100 (CoLA: MCC, STS-B: Spearman, others: accuracy). Spread: every (pre-training seed, "
-        "fine-tuning seed) pair.",
+        f"fine-tuning seed) pair. The GLUE average is over {average_of}.",
         "",
         *lines,
         "",
@@ -157,6 +233,46 @@ def plot(results: dict, path: str) -> None:
     os.replace(tmp, path)
 
 
+def plot_mask_loss(summary: dict, path: str) -> bool:
+    """Held-out loss at the [MASK] slots against pre-training tokens, for every run's MLM network (MLM, or the
+    generator), with the unigram cross-entropy and the control's bar. Returns False (and writes nothing) when no run
+    logged a periodic evaluation."""
+    curves = []
+    for run in summary["runs"]:
+        tokens_per_step = run.get("tokens_per_step")
+        points = [(r["step"], r.get("mlm_loss_at_mask", r.get("generator_loss_at_mask"))) for r in run.get("eval_history", [])]
+        points = [(step, value) for step, value in points if value is not None]
+        if points and tokens_per_step:
+            curves.append((f"{run['objective']} seed {run['seed']}", [s * tokens_per_step for s, _ in points], [v for _, v in points]))
+    if not curves:
+        return False
+    import matplotlib  # pylint: disable=import-outside-toplevel
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for label, x, y in curves:
+        axis.plot(x, y, marker=".", label=label + (" (generator)" if not label.startswith("mlm") else ""))
+    unigram = summary.get("unigram", {}).get("cross_entropy")
+    if unigram is not None:
+        axis.axhline(unigram, color="gray", linestyle="--", label=f"unigram cross-entropy {unigram:.2f}")
+        margin = summary["config"].get("control_margin_nats")
+        if summary["config"].get("control_tasks") and margin is not None:
+            axis.axhline(unigram - margin, color="red", linestyle=":", label=f"control bar {unigram - margin:.2f}")
+    axis.set_xlabel("pre-training tokens")
+    axis.set_ylabel("held-out loss at [MASK] slots (nats)")
+    axis.set_title("Leaving the unigram plateau")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    tmp = io_utils.temporary_path(path) + ".png"
+    figure.savefig(tmp)
+    plt.close(figure)
+    os.replace(tmp, path)
+    return True
+
+
 def write_report(summary_path: str, docs_dir: str, command: str, wall_seconds: float) -> dict:
     """Writes `results.md`, `results.json` and `glue_vs_flops.png` into `docs_dir`; returns the results."""
     with open(summary_path, encoding="utf-8") as f:
@@ -170,4 +286,5 @@ def write_report(summary_path: str, docs_dir: str, command: str, wall_seconds: f
     text = markdown(results, summary, command) + f"\nWall time: {wall_seconds / 60:.1f} min.\n"
     io_utils.write_text_atomic(os.path.join(docs_dir, "results.md"), text)
     plot(results, os.path.join(docs_dir, "glue_vs_flops.png"))
+    plot_mask_loss(summary, os.path.join(docs_dir, "mask_loss.png"))
     return results

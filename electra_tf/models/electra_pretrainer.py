@@ -110,7 +110,12 @@ class ElectraPretrainer(keras.Model):
             name="discriminator_loss" if self.objective.main_head == "rtd" else "mlm_loss"
         )
         self.mlm_accuracy = keras.metrics.Mean(name=self.objective.mlm_metric)
-        self.trackers += [self.main_loss_tracker, self.mlm_accuracy]
+        # The MLM loss at the [MASK] slots only (kept slots can be copied), weighted by their count: the figure that
+        # shows whether the generator or MLM model has left the unigram plateau.
+        self.mask_token_loss_tracker = keras.metrics.Mean(
+            name="generator_loss_at_mask" if self.objective.uses_generator else "mlm_loss_at_mask"
+        )
+        self.trackers += [self.main_loss_tracker, self.mlm_accuracy, self.mask_token_loss_tracker]
         self.rtd_trackers = []
         if self.objective.main_head == "rtd":
             self.rtd_trackers = [
@@ -140,6 +145,9 @@ class ElectraPretrainer(keras.Model):
         self.main_loss_tracker.update_state(output.main_loss)
         correct, weights = output.mlm
         self.mlm_accuracy.update_state(correct, sample_weight=weights)
+        if output.mask_token_loss is not None:
+            loss_at_mask, count = output.mask_token_loss
+            self.mask_token_loss_tracker.update_state(loss_at_mask, sample_weight=count)
         if output.rtd is not None:
             labels, logits, weights = output.rtd
             labels = tf.cast(labels, tf.float32)

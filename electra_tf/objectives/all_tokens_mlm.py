@@ -37,4 +37,5 @@ class AllTokensMLM(base.Objective):
             main_loss=losses.global_sum(main_loss),
             mlm=(correct, real),
             replaced=(passed.labels, real),
+            mask_token_loss=passed.generator_mask_token_loss,
         )

@@ -19,6 +19,9 @@ class ObjectiveOutput:
         mlm: (correct, weights) or None. Per-position MLM correctness of the generator (or the MLM model).
         rtd: (labels, logits, weights) or None. Replaced-token labels and discriminator logits `(batch, seq_len)`.
         replaced: (is_replaced, weights) or None. Which real tokens the corruption changed.
+        mask_token_loss: (loss, count) or None. Global mean MLM loss of the network that reads the masked input (the
+            generator, or the MLM model) over the slots holding `[MASK]` only, and their global count: the kept
+            slots' targets can be copied from the input, so only this loss shows whether context is being used.
     """
 
     loss: tf.Tensor
@@ -27,6 +30,7 @@ class ObjectiveOutput:
     mlm: Optional[tuple] = None
     rtd: Optional[tuple] = None
     replaced: Optional[tuple] = None
+    mask_token_loss: Optional[tuple] = None
 
 
 class Objective:
@@ -98,9 +102,12 @@ def corrupt(objective: Objective, batch: dict, logits: tf.Tensor, step: tf.Tenso
 
 
 def generator_loss(objective: Objective, batch: dict, logits: tf.Tensor):
-    """Returns (this replica's MLM loss share, global MLM loss, (correct, weights))."""
-    loss, correct = losses.masked_lm_loss(logits, batch["mask_ids"], batch["mask_weights"])
-    return loss, losses.global_sum(loss), (correct, batch["mask_weights"])
+    """Returns (this replica's MLM loss share, global MLM loss, (correct, weights), (global loss at the `[MASK]`
+    slots, their global count))."""
+    mask_token_weights = batch["mask_token_weights"]
+    loss, at_mask, correct = losses.masked_lm_loss(logits, batch["mask_ids"], batch["mask_weights"], mask_token_weights)
+    count = losses.global_sum(tf.reduce_sum(mask_token_weights))
+    return loss, losses.global_sum(loss), (correct, batch["mask_weights"]), (losses.global_sum(at_mask), count)
 
 
 @dataclasses.dataclass
@@ -110,6 +117,7 @@ class CorruptedPass:
     generator_loss: tf.Tensor  # This replica's share.
     generator_report: tf.Tensor  # Global mean, for reporting.
     generator_mlm: tuple  # (correct, weights) at the masked positions.
+    generator_mask_token_loss: tuple  # (global loss, count) at the `[MASK]` slots.
     corrupted: tf.Tensor  # int32 (batch, seq_len).
     labels: tf.Tensor  # bool (batch, seq_len): replaced real tokens.
     hidden: tf.Tensor  # The main model's sequence output on `corrupted`.
@@ -118,7 +126,7 @@ class CorruptedPass:
 def corrupted_pass(objective: Objective, model, batch: dict, training: bool, step: tf.Tensor) -> CorruptedPass:
     """Runs the generator, samples replacements, and runs the main model (`model.discriminator`) on the result."""
     logits = generator_logits(model, batch, training)
-    loss, report, mlm = generator_loss(objective, batch, logits)
+    loss, report, mlm, at_mask = generator_loss(objective, batch, logits)
     corrupted, labels = corrupt(objective, batch, logits, step)
     hidden = model.discriminator(encoder_inputs(corrupted, batch), training=training)["sequence_output"]
-    return CorruptedPass(loss, report, mlm, corrupted, labels, hidden)
+    return CorruptedPass(loss, report, mlm, at_mask, corrupted, labels, hidden)

@@ -27,4 +27,5 @@ class Electra(base.Objective):
             mlm=passed.generator_mlm,
             rtd=(passed.labels, detection_logits, weights),
             replaced=(passed.labels, tf.cast(batch["padding_mask"], tf.float32)),
+            mask_token_loss=passed.generator_mask_token_loss,
         )

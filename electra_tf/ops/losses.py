@@ -22,21 +22,24 @@ def weighted_mean(values: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(values * weights) / tf.maximum(global_sum(tf.reduce_sum(weights)), 1e-6)
 
 
-def masked_lm_loss(logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def masked_lm_loss(logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor, report_weights: tf.Tensor):
     """Softmax cross-entropy at the masked positions.
 
     Args:
         logits: float32 `(batch, positions, vocab)`.
         labels: int `(batch, positions)`.
         weights: `(batch, positions)`, 1.0 on used slots.
+        report_weights: `(batch, positions)`, 1.0 on the slots of a second mean, reported and not trained on (the
+            slots holding `[MASK]`).
 
     Returns:
-        This replica's share of the global mean loss, and float32 `(batch, positions)` correctness (1.0 where the
-        argmax is the label).
+        This replica's share of the global mean loss; its share of the global mean over `report_weights`; and
+        float32 `(batch, positions)` correctness (1.0 where the argmax is the label).
     """
     per_position = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), tf.cast(labels, tf.int32)), tf.float32)
-    return weighted_mean(per_position, weights), correct
+    reported = weighted_mean(tf.stop_gradient(per_position), report_weights)
+    return weighted_mean(per_position, weights), reported, correct
 
 
 def replaced_token_detection_loss(logits: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:

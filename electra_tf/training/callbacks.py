@@ -1,5 +1,7 @@
 """Keras callbacks of the pre-training run: checkpoints, stopping at the step budget, progress and TensorBoard."""
 
+import json
+import os
 import time
 
 import keras
@@ -61,9 +63,13 @@ class TrainingLogger(keras.callbacks.Callback):
         step_variable: the optimizer's iteration counter.
         learning_rate: callable step -> rate.
         flops_per_step: int. Analytical training FLOPs, reported once.
+        history_path: str or None. A JSON-lines file that keeps every training and evaluation record across resumed
+            invocations: records from steps after the restored one (work the resume redoes) are dropped at start.
+            None keeps only this invocation's records. Defaults to None.
     """
 
-    def __init__(self, log_dir, total_steps, tokens_per_step, log_every, config_json, step_variable, learning_rate, flops_per_step):
+    def __init__(self, log_dir, total_steps, tokens_per_step, log_every, config_json, step_variable, learning_rate,
+                 flops_per_step, history_path=None):
         super().__init__()
         self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
         self.total_steps = total_steps
@@ -73,7 +79,35 @@ class TrainingLogger(keras.callbacks.Callback):
         self.step_variable = step_variable
         self.learning_rate = learning_rate
         self.flops_per_step = flops_per_step
-        self.history = []
+        self.history_path = history_path
+        self.history = []  # Training records.
+        self.eval_history = []  # Held-out evaluations (periodic and final).
+        if history_path:
+            self._load_history(int(step_variable.numpy()))
+
+    def _load_history(self, restored_step: int) -> None:
+        records = []
+        if os.path.exists(self.history_path):
+            with open(self.history_path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError:  # A line cut short by a kill.
+                        continue
+        records = [r for r in records if r.get("step", 0) <= restored_step]
+        self.history = [r["record"] for r in records if r.get("kind") == "train"]
+        evaluations = {r["step"]: r["record"] for r in records if r.get("kind") == "eval"}  # The last one per step.
+        self.eval_history = [evaluations[s] for s in sorted(evaluations)]
+        text = "".join(json.dumps(r) + "\n" for r in records)
+        temporary = self.history_path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, self.history_path)
+
+    def _append(self, kind: str, record: dict) -> None:
+        if self.history_path:
+            with open(self.history_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"kind": kind, "step": record["step"], "record": record}) + "\n")
 
     def on_train_begin(self, logs=None):
         self._last_time = time.perf_counter()
@@ -97,6 +131,7 @@ class TrainingLogger(keras.callbacks.Callback):
         learning_rate = float(self.learning_rate(step))
         record = {"step": step, "tokens_per_second": tokens_per_second, "learning_rate": learning_rate, **values}
         self.history.append(record)
+        self._append("train", record)
         shown = " ".join(f"{k}={v:.4g}" for k, v in sorted(values.items()))
         print(
             f"step {step}/{self.total_steps} {shown} lr={learning_rate:.3g} "
@@ -114,8 +149,17 @@ class TrainingLogger(keras.callbacks.Callback):
                 metric.reset_state()
 
     def on_test_end(self, logs=None):
-        if self.writer and logs:
-            step = int(self.step_variable.numpy())
+        if not logs:
+            return
+        step = int(self.step_variable.numpy())
+        record = {"step": step, **{k: float(v) for k, v in logs.items()}}
+        if self.eval_history and self.eval_history[-1]["step"] == step:
+            self.eval_history[-1] = record  # The final evaluation at a step the periodic one also evaluated.
+        else:
+            self.eval_history.append(record)
+        self._append("eval", record)
+        print(f"eval at step {step}: " + " ".join(f"{k}={v:.4g}" for k, v in sorted(record.items()) if k != "step"), flush=True)
+        if self.writer:
             with self.writer.as_default():
                 for name, value in logs.items():
                     tf.summary.scalar(f"eval/{name}", float(value), step=step)

@@ -43,6 +43,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 CONFIG_FILE = "pretraining_config.json"
 RESULTS_FILE = "results.json"
+HISTORY_FILE = "history.jsonl"  # Every logged training line and evaluation, kept across resumed invocations.
 CHECKPOINT_DIR = "checkpoints"
 # Fields that define the architecture: a model_dir's checkpoints only fit a config that agrees on them.
 _ARCHITECTURE_FIELDS = ("encoder", "generator_fraction", "objective")
@@ -309,6 +310,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
         optimizer.iterations,
         WarmupLinearDecay(config.optimizer.learning_rate, config.optimizer.warmup_steps, config.num_train_steps),
         flops,
+        history_path=os.path.join(model_dir, HISTORY_FILE) if chief else None,
     )
 
     if step < config.num_train_steps:
@@ -349,6 +351,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
         "train": logger.history[-1] if logger.history else {},
         "history": logger.history,
         "eval": {k: float(v) for k, v in evaluation.items()},
+        "eval_history": logger.eval_history,
         "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history) if logger.history else None,
         "flops_per_step": flops,
         "flops_per_step_gr": flops_gr,

@@ -13,6 +13,7 @@ class PretrainingConfig:
     """What to train and how.
 
     Args:
+        description: str. What the configuration is for (JSON has no comments). Defaults to "".
         encoder: `EncoderConfig`. The discriminator (main model).
         generator_fraction: float. Generator hidden size / discriminator hidden size. Defaults to 0.25.
         objective: str. "electra", "mlm", "electra_15", "replace_mlm" or "all_tokens_mlm". Defaults to "electra".
@@ -35,6 +36,7 @@ class PretrainingConfig:
         log_every: int. Progress line and TensorBoard scalars. Defaults to 100.
     """
 
+    description: str = ""
     encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
     generator_fraction: float = 0.25
     objective: str = "electra"

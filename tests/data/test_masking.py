@@ -75,6 +75,24 @@ def test_85_percent_become_mask_and_the_rest_keep_the_token(batches, vocabulary)
     assert to_mask / total == pytest.approx(0.85, abs=0.015)
 
 
+def test_mask_token_weights_mark_exactly_the_slots_holding_mask(batches, vocabulary):
+    for b in batches:
+        chosen = np.take_along_axis(b["token_ids"], b["mask_positions"], axis=1)
+        expected = (chosen == vocabulary.mask_id) & (b["mask_weights"] > 0)
+        np.testing.assert_array_equal(b["mask_token_weights"], expected.astype(np.float32))
+
+
+def test_mask_token_weights_exclude_random_and_kept_slots():
+    token_ids = tf.fill([64, 64], 7)
+    noise = tf.random.stateless_uniform([64, 3, 64], seed=[3, 4])
+    config = MaskingConfig(mask_token_ratio=0.5, random_token_ratio=0.3)
+    out = mask_tokens(token_ids, tf.ones([64, 64], bool), noise, config, 4, [0, 2, 3, 4], 1000)
+    chosen = tf.gather(out["token_ids"], out["mask_positions"], batch_dims=1).numpy()
+    weights, at_mask = out["mask_weights"].numpy(), out["mask_token_weights"].numpy()
+    np.testing.assert_array_equal(at_mask, ((chosen == 4) & (weights > 0)).astype(np.float32))
+    assert 0.4 < at_mask.sum() / weights.sum() < 0.6
+
+
 def test_random_token_ratio_replaces_with_other_tokens():
     batch, length = 256, 64
     token_ids = tf.fill([batch, length], 7)

@@ -34,7 +34,8 @@ def test_batches_have_fixed_shapes_and_keras_hub_keys(pretraining_data):
     assert spec["mask_positions"].shape == (16, 19)
     assert spec["mask_weights"].dtype == tf.float32
     assert set(spec) == {
-        "token_ids", "original_token_ids", "segment_ids", "padding_mask", "mask_positions", "mask_ids", "mask_weights"
+        "token_ids", "original_token_ids", "segment_ids", "padding_mask", "mask_positions", "mask_ids", "mask_weights",
+        "mask_token_weights"
     }
 
 

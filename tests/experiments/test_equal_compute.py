@@ -98,7 +98,7 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
                                 pretraining_config=micro_config, reference_steps=8, flops_fractions=(0.0, 0.5, 1.0),
                                 tasks=("rte",), finetune={"epochs": 1, "sequence_length": 32, "max_train_examples": 64,
                                                           "validate_every_epoch": False}, task_finetune={},
-                                finetune_trials=2)
+                                finetune_trials=2, vocab_size=4000, control_tasks=("rte",), headline_tasks=("rte",))
     config_path = tmp_path / "micro_experiment.json"
     config_io.save(micro, str(config_path))
     command = [sys.executable, str(repo_root() / "bin" / "experiment"), f"--config={config_path}",
@@ -111,6 +111,18 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
     assert points == {(objective, fraction) for objective in ("electra", "mlm") for fraction in (0.0, 0.5, 1.0)}
     untrained = next(p for p in results["points"] if p["objective"] == "mlm" and p["fraction"] == 0.0)
     assert untrained["flops"] == 0 and untrained["glue_average"]["n"] == 2, "the seed-0 initialization, 2 trials"
+    # One untrained floor, fine-tuned once: the objectives' initial discriminators were checked to be one network.
+    electra_floor = next(p for p in results["points"] if p["objective"] == "electra" and p["fraction"] == 0.0)
+    assert electra_floor["tasks"] == untrained["tasks"]
+    assert (tmp_path / "out" / "pretrain" / "mlm-seed0" / equal_compute.FLOOR_CHECKED_FILE).exists()
+    assert not (tmp_path / "out" / "finetune" / "mlm-seed0" / "discriminator_at_0").exists()
+    # The positive control is computed from the figures beside it; at micro scale it cannot pass.
+    assert results["positive_control"] is False
+    unigram = json.loads((tmp_path / "out" / equal_compute.UNIGRAM_FILE).read_text())
+    assert results["positive_control_figures"]["context"][0]["unigram_cross_entropy"] == unigram["cross_entropy"]
+    assert 4000 - 5 <= sum(1 for _ in open(tmp_path / "out" / "vocab.txt", encoding="utf-8")) <= 4000
+    assert "## Positive control: NOT PASSED" in (tmp_path / "docs" / "results.md").read_text()
+    assert (tmp_path / "docs" / "mask_loss.png").exists()
     final = next(p for p in results["points"] if p["objective"] == "electra" and p["fraction"] == 1.0)
     assert final["glue_average"]["n"] == 4, "2 pre-training seeds x 2 fine-tuning trials"
     assert (tmp_path / "docs" / "glue_vs_flops.png").stat().st_size > 1000

@@ -111,6 +111,32 @@ def test_losses_ignore_padding(batches):
     np.testing.assert_allclose(a.loss.numpy(), b.loss.numpy(), rtol=1e-5)
 
 
+@pytest.mark.parametrize("objective", ["mlm", "electra"])
+def test_loss_at_mask_counts_only_the_slots_holding_mask(objective, batches):
+    """The reported `[MASK]`-only loss is the mean cross-entropy over the [MASK] slots, excluding the kept ones whose
+    target is in the input; MLM reports its own network's, ELECTRA its generator's."""
+    model = make(objective)
+    batch = batches[0]
+    at_mask = batch["mask_token_weights"].numpy()
+    assert 0 < at_mask.sum() < batch["mask_weights"].numpy().sum()  # Both kinds of slot are present.
+    if objective == "mlm":
+        hidden = model.discriminator(base.encoder_inputs(batch["token_ids"], batch))["sequence_output"]
+        logits = model.main_mlm_head(base.gather_positions(hidden, batch["mask_positions"]))
+    else:
+        logits = base.generator_logits(model, batch, training=False)
+    per_slot = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["mask_ids"], logits=logits).numpy()
+    output = model.objective(model, batch, False, tf.constant(0, tf.int64))
+    loss, count = output.mask_token_loss
+    np.testing.assert_allclose(loss.numpy(), (per_slot * at_mask).sum() / at_mask.sum(), rtol=1e-5)
+    assert count.numpy() == at_mask.sum()
+    # The training figure is a different mean (all masked slots): the two must not coincide by construction.
+    everything = (per_slot * batch["mask_weights"].numpy()).sum() / batch["mask_weights"].numpy().sum()
+    assert abs(everything - loss.numpy()) > 1e-6
+    model.compile(optimizer=keras.optimizers.AdamW(1e-3))
+    name = "mlm_loss_at_mask" if objective == "mlm" else "generator_loss_at_mask"
+    assert name in model.evaluate(tf.data.Dataset.from_tensors(batch), return_dict=True, verbose=0)
+
+
 @pytest.mark.parametrize("objective", sorted(objectives.OBJECTIVES))
 def test_every_objective_trains_and_its_loss_falls(objective, pretraining_data):
     from electra_tf.data.pretraining_dataset import pretraining_dataset

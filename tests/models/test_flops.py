@@ -48,6 +48,7 @@ def test_analytical_training_flops_match_the_profiler_for_tiny():
         mask_positions=tf.TensorSpec([batch, predictions], tf.int32),
         mask_ids=tf.TensorSpec([batch, predictions], tf.int32),
         mask_weights=tf.TensorSpec([batch, predictions], tf.float32),
+        mask_token_weights=tf.TensorSpec([batch, predictions], tf.float32),
     )
 
     def step(inputs):  # Forward and backward: what the optimizer step costs, without the optimizer's own update.

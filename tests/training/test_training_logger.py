@@ -35,3 +35,36 @@ def test_lines_fall_on_multiples_of_log_every_after_a_resume():
         logger.on_train_batch_end(0, {})
     # A run resumed at step 25 logs where the uninterrupted run does.
     assert [r["step"] for r in logger.history] == [30, 40]
+
+
+def test_history_file_keeps_records_across_a_resume_and_drops_redone_steps(tmp_path, capsys):
+    path = str(tmp_path / "history.jsonl")
+    step = tf.Variable(0, dtype=tf.int64)
+    first = callbacks.TrainingLogger(None, 100, 10, 10, "{}", step, lambda s: 1e-3, 1, history_path=path)
+    first.set_model(SimpleNamespace(metrics=[]))
+    first.on_train_begin()
+    for value in range(1, 36):
+        step.assign(value)
+        first.on_train_batch_end(0, {"loss": float(value)})
+        if value == 20:
+            first.on_test_end({"mlm_loss_at_mask": 6.5})
+    assert "eval at step 20: mlm_loss_at_mask=6.5" in capsys.readouterr().out
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"kind": "train", "step": 3')  # A line cut short by a kill.
+    # Killed after step 35; the last checkpoint was at step 20, so steps 21-35 are redone.
+    step.assign(20)
+    resumed = callbacks.TrainingLogger(None, 100, 10, 10, "{}", step, lambda s: 1e-3, 1, history_path=path)
+    assert [r["step"] for r in resumed.history] == [10, 20]
+    assert resumed.eval_history == [{"step": 20, "mlm_loss_at_mask": 6.5}]
+    resumed.set_model(SimpleNamespace(metrics=[]))
+    resumed.on_train_begin()
+    for value in range(21, 41):
+        step.assign(value)
+        resumed.on_train_batch_end(0, {"loss": float(value)})
+    resumed.on_test_end({"mlm_loss_at_mask": 6.0})
+    resumed.on_test_end({"mlm_loss_at_mask": 5.9})  # The final evaluation at the step of a periodic one replaces it.
+    assert [r["step"] for r in resumed.history] == [10, 20, 30, 40]
+    assert resumed.eval_history == [{"step": 20, "mlm_loss_at_mask": 6.5}, {"step": 40, "mlm_loss_at_mask": 5.9}]
+    again = callbacks.TrainingLogger(None, 100, 10, 10, "{}", step, lambda s: 1e-3, 1, history_path=path)
+    assert [r["step"] for r in again.history] == [10, 20, 30, 40]
+    assert again.eval_history == resumed.eval_history
