@@ -80,6 +80,8 @@ class ExperimentConfig:
         finetune: dict. `FinetuningConfig` fields for every task.
         task_finetune: dict. Per-task `FinetuningConfig` overrides (e.g. an SST-2 subsample).
         finetune_trials: int. Fine-tuning seeds per task.
+        task_trials: dict. Per-task fine-tuning seeds that replace `finetune_trials` (fewer for tasks reported
+            but not in the headline, say).
     """
 
     name: str = "electra_vs_mlm"
@@ -104,6 +106,7 @@ class ExperimentConfig:
     finetune: dict = dataclasses.field(default_factory=dict)
     task_finetune: dict = dataclasses.field(default_factory=dict)
     finetune_trials: int = 3
+    task_trials: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.reference_objective not in self.objectives:
@@ -120,6 +123,11 @@ class ExperimentConfig:
         unknown = sorted(set(self.tasks) - set(GLUE_METRICS))
         if unknown:
             raise ValueError(f"Unknown tasks {unknown}; choose from {sorted(GLUE_METRICS)}.")
+        if sorted(set(self.task_trials) - set(self.tasks)) or any(
+            not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in self.task_trials.values()
+        ):
+            raise ValueError(f"task_trials must map tasks among {list(self.tasks)} to positive integers, but received "
+                             f"{self.task_trials}.")
         for name in ("headline_tasks", "control_tasks"):
             outside = sorted(set(getattr(self, name)) - set(self.tasks))
             if outside:
@@ -359,13 +367,13 @@ class Experiment:
         base = base_config(self.config)
         base = dataclasses.replace(base, encoder=dataclasses.replace(base.encoder, vocab_size=self._vocab_size()))
         config = objective_config(self.config, base, run.objective)
-        interval = math.gcd(*run.checkpoint_steps)
+        interval, keep = checkpoint_interval(run, config.checkpoint_every, config.keep_checkpoints)
         config = dataclasses.replace(
             config,
             seed=run.seed,
             num_train_steps=run.steps,
             checkpoint_every=interval,
-            keep_checkpoints=run.steps // interval,
+            keep_checkpoints=keep,
             log_every=min(config.log_every, interval),
             optimizer=dataclasses.replace(config.optimizer, warmup_steps=round(self.config.warmup_fraction * run.steps)),
         )
@@ -454,7 +462,8 @@ class Experiment:
         io_utils.write_text_atomic(config_path, json.dumps(settings_, indent=1) + "\n")
         _child([
             "electra_tf.cli.finetune", f"--task={task}", f"--data_dir={self.glue_dir}", f"--pretrained={encoder_dir}",
-            f"--model_dir={model_dir}", f"--config={config_path}", f"--num_trials={self.config.finetune_trials}",
+            f"--model_dir={model_dir}", f"--config={config_path}",
+            f"--num_trials={self.config.task_trials.get(task, self.config.finetune_trials)}",
             "--keras_verbose=0",
         ], model_dir + ".log")
         return True
@@ -496,6 +505,22 @@ class Experiment:
 
     def print_flops(self, budget: int, runs: list[PretrainingRun]) -> None:
         print(flops_plan_text(self.config, budget, runs), flush=True)
+
+
+def checkpoint_interval(run: PretrainingRun, every: int, keep: int) -> tuple[int, int]:
+    """How often `run` checkpoints, and how many checkpoints it keeps.
+
+    Every intermediate FLOPs fraction needs its own checkpoint, kept to the end: the interval divides their steps
+    and every checkpoint is kept. Within that, a run checkpoints at least every `every` steps (the base config's
+    `checkpoint_every`), so an interrupted run loses little. A run with no intermediate fraction (0 is the
+    initialization, 1 the final export) checkpoints every `every` steps and keeps `keep`.
+    """
+    needed = [step for step in run.checkpoint_steps if 0 < step < run.steps]
+    if not needed:
+        return min(every, run.steps), keep
+    interval = math.gcd(run.steps, *needed)
+    divisor = max(d for d in range(1, min(interval, every) + 1) if interval % d == 0)
+    return divisor, run.steps // divisor
 
 
 def flops_plan_text(config: ExperimentConfig, budget: int, runs: list[PretrainingRun]) -> str:

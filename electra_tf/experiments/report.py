@@ -47,7 +47,7 @@ def aggregate(summary: dict) -> dict:
         for fraction, checkpoint in run["checkpoints"].items():
             key = (run["objective"], float(fraction))
             flops.setdefault(key, []).append(checkpoint["flops"])
-            trials = len(next(iter(checkpoint["tasks"].values())))
+            trials = min(len(checkpoint["tasks"][t]) for t in headline)  # Tasks outside the headline may have fewer.
             averages = [100 * statistics.fmean(checkpoint["tasks"][t][k] for t in headline) for k in range(trials)]
             by_point[key] += averages
             per_seed[key][run["seed"]] = statistics.median(averages)

@@ -239,10 +239,16 @@ class ElectraClassifier(keras.Model):
         schedule.total_steps = int(total_steps)
         schedule.warmup_steps = schedule.warmup_fraction * total_steps  # Unrounded, as google-research/electra.
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None, **kwargs):
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None,
+            group_by_length=False, **kwargs):
         """`keras.Model.fit` that also takes raw strings: a dict of string arrays, or a batched `tf.data.Dataset`
-        of `(features, labels)` whose features are such dicts. `validation_data` likewise."""
-        dataset = self.to_dataset(x, y, batch_size, shuffle=shuffle, seed=seed)
+        of `(features, labels)` whose features are such dicts. `validation_data` likewise.
+
+        `group_by_length=True` (raw strings only) batches examples of similar token length together, as HF's
+        `group_by_length` does: each batch is cut to its longest example, so short-sentence tasks spend little
+        compute on padding. Each epoch is still a fresh shuffle, and every example is seen once per epoch.
+        """
+        dataset = self.to_dataset(x, y, batch_size, shuffle=shuffle, seed=seed, group_by_length=group_by_length)
         if validation_data is not None:
             validation_data = self.to_dataset(*_split_xy(validation_data), batch_size=batch_size)
         if self._auto_schedule is not None and self._auto_schedule.total_steps is None:
@@ -266,31 +272,82 @@ class ElectraClassifier(keras.Model):
         outputs = self.predict(x, batch_size=batch_size, **kwargs)
         return outputs if self.regression else np.argmax(outputs, axis=-1)
 
-    def to_dataset(self, x, y=None, batch_size=None, shuffle=False, seed=None) -> tf.data.Dataset:
-        """Batches `x` (and `y`) and preprocesses raw strings; int feature dicts and datasets pass as they are."""
+    def to_dataset(self, x, y=None, batch_size=None, shuffle=False, seed=None, group_by_length=False) -> tf.data.Dataset:
+        """Batches `x` (and `y`) and preprocesses raw strings; int feature dicts and datasets pass as they are.
+
+        Raw-string batches are cut to their longest example (rounded up to a multiple of 8 tokens): padding beyond
+        it is masked out, so the outputs are those of the full length, for less compute. `group_by_length` also
+        groups examples of similar length into batches (see `fit`).
+        """
         if isinstance(x, tf.data.Dataset):
             if y is not None:
                 raise ValueError("Pass labels inside the dataset, not as y, when x is a tf.data.Dataset.")
+            if group_by_length:
+                raise ValueError("group_by_length needs raw strings in a dict, not a tf.data.Dataset.")
             dataset = x
         else:
             if not isinstance(x, dict):
                 raise ValueError(f"x must be a dict of features or a tf.data.Dataset, but received {type(x).__name__}.")
             x = {key: np.asarray(value, dtype=object if _is_text(value) else None) for key, value in x.items()}
-            dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, np.asarray(y)))
-            if shuffle:
-                dataset = dataset.shuffle(len(next(iter(x.values()))), seed=seed, reshuffle_each_iteration=True)
-            dataset = dataset.batch(batch_size or 32)
+            if group_by_length:
+                dataset = self._length_grouped(x, y, batch_size or 32, shuffle, seed)
+            else:
+                dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, np.asarray(y)))
+                if shuffle:
+                    dataset = dataset.shuffle(len(next(iter(x.values()))), seed=seed, reshuffle_each_iteration=True)
+                dataset = dataset.batch(batch_size or 32)
         spec = dataset.element_spec
         features_spec = spec[0] if isinstance(spec, tuple) else spec
         if isinstance(features_spec, dict) and any(s.dtype == tf.string for s in features_spec.values()):
             if self.preprocessor is None:
                 raise ValueError("This classifier has no preprocessor, so it cannot take raw strings; pass token ids.")
-            preprocess = self.preprocessor
+            packer = self.preprocessor
+
+            def preprocess(features):
+                return _cut_padding(packer(features))
+
             if isinstance(spec, tuple):
                 dataset = dataset.map(lambda features, *rest: (preprocess(features), *rest), num_parallel_calls=tf.data.AUTOTUNE)
             else:
                 dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+    def _length_grouped(self, x: dict, y, batch_size: int, shuffle: bool, seed) -> tf.data.Dataset:
+        """Batches of examples whose packed lengths fall in the same 8-token band, with a known number of batches."""
+        if self.preprocessor is None or not all(_is_text(x[key]) for key in self.preprocessor.text_keys if key in x):
+            raise ValueError("group_by_length needs raw strings and a classifier with a preprocessor.")
+        lengths = self.packed_lengths(x)
+        width = 8
+        boundaries = list(range(width + 1, self.preprocessor.sequence_length + 1, width))
+        bands = np.searchsorted(boundaries, lengths, side="right")
+        num_batches = int(sum(-(-count // batch_size) for count in np.bincount(bands) if count))
+        features = dict(x, _packed_length=lengths)
+        dataset = tf.data.Dataset.from_tensor_slices(features if y is None else (features, np.asarray(y)))
+        if shuffle:
+            dataset = dataset.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.bucket_by_sequence_length(
+            lambda features, *rest: features["_packed_length"], boundaries, [batch_size] * (len(boundaries) + 1),
+        )
+        dataset = dataset.map(lambda features, *rest: ({k: v for k, v in features.items() if k != "_packed_length"}, *rest))
+        return dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+
+    def packed_lengths(self, x: dict, chunk: int = 4096) -> np.ndarray:
+        """Token count of each example once packed (special tokens included, at most `sequence_length`)."""
+        keys = self.preprocessor.text_keys
+        total = len(x[keys[0]])
+        lengths = []
+        for start in range(0, total, chunk):
+            texts = {key: tf.constant(np.asarray(x[key][start : start + chunk], dtype=object).astype(str)) for key in keys}
+            lengths.append(tf.reduce_sum(self.preprocessor(texts)["padding_mask"], axis=1).numpy())
+        return np.concatenate(lengths).astype(np.int32) if lengths else np.zeros([0], np.int32)
+
+
+def _cut_padding(features: dict, multiple: int = 8) -> dict:
+    """Cuts a packed batch to its longest example, rounded up to `multiple` tokens (few distinct shapes, for XLA)."""
+    longest = tf.reduce_max(tf.reduce_sum(features["padding_mask"], axis=1))
+    length = tf.minimum((longest + multiple - 1) // multiple * multiple, tf.shape(features["token_ids"])[1])
+    return {key: value[:, :length] for key, value in features.items()}
 
 
 def _is_text(values) -> bool:

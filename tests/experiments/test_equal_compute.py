@@ -224,3 +224,37 @@ def test_an_output_dir_of_the_old_shipped_config_is_not_resumed(tmp_path):
     for attempt in (config, same):
         with pytest.raises(ValueError, match="made before electra_tf followed google-research/electra"):
             equal_compute.Experiment(attempt, str(tmp_path), "glue").check_same_experiment()
+
+def test_checkpoints_land_on_every_intermediate_fraction_and_no_rarer_than_the_base_interval():
+    run = lambda steps, checkpoints: equal_compute.PretrainingRun("mlm", 0, steps, 1, 1, checkpoints)  # noqa: E731
+    # No intermediate fraction: the base config's interval and keep.
+    assert equal_compute.checkpoint_interval(run(7515, (0, 7515)), 500, 3) == (500, 3)
+    # Intermediate fractions: an interval dividing them, at most the base one, and every checkpoint kept.
+    assert equal_compute.checkpoint_interval(run(6000, (0, 1500, 3000, 6000)), 500, 3) == (500, 12)
+    assert equal_compute.checkpoint_interval(run(646, (323, 646)), 1000, 5) == (323, 2)
+    interval, keep = equal_compute.checkpoint_interval(run(1200, (300, 600, 1200)), 250, 5)
+    assert (interval, keep) == (150, 8) and all(step % interval == 0 for step in (300, 600, 1200))
+
+
+def test_task_trials_must_name_tasks_and_count_positively():
+    config = config_io.load(equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json"))
+    assert config.task_trials == {"cola": 3, "mrpc": 3, "rte": 3} and config.finetune_trials == 5
+    for bad in ({"qqp": 3}, {"rte": 0}):
+        with pytest.raises(ValueError, match="task_trials must map tasks"):
+            dataclasses.replace(config, task_trials=bad)
+    with pytest.raises(ValueError, match="control_tasks needs the MLM baseline"):
+        dataclasses.replace(config, objectives=("electra", "electra_15"), reference_objective="electra")
+    with pytest.raises(ValueError, match=r"headline_tasks holds \['qnli'\]"):
+        dataclasses.replace(config, headline_tasks=("qnli",))
+
+
+def test_the_positive_control_config_pretrains_its_documented_shape():
+    config = config_io.load(equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json"))
+    base = equal_compute.base_config(config)
+    assert (base.max_seq_length, base.train_batch_size, base.encoder.vocab_size) == (64, 64, 8192)
+    assert (base.encoder.num_layers, base.encoder.hidden_size, base.encoder.embedding_size) == (4, 128, 128)
+    assert base.generator_fraction == 0.5 and base.description
+    assert config.control_tasks == ("sst-2", "sts-b") and 0.0 in config.flops_fractions
+    budget, runs = equal_compute.plan(config, config.vocab_size)
+    steps = {run.objective: run.steps for run in runs}
+    assert steps["electra"] == 6000 and 1.2 < steps["mlm"] / steps["electra"] < 1.3

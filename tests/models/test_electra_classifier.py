@@ -183,3 +183,56 @@ def test_compile_follows_the_recipe_for_the_encoder_size(saved_encoder):
     assert optimizer.lr_multipliers["transformer_layer_1/self_attention_layer/query/kernel"] == pytest.approx(0.9)  # Large.
     assert optimizer.global_clipnorm is None and optimizer.bias_correction is True
     assert optimizer.decoupled_weight_decay == 0.0
+
+
+def test_batches_cut_to_their_longest_example_give_the_full_length_outputs(saved_encoder, glue_dir):
+    """Padding past a batch's longest example is masked out: cutting it changes no output beyond float noise."""
+    task = registry.get("mrpc")
+    dev = reader.read_split(task, str(glue_dir), "dev")
+    classifier = ElectraClassifier.from_task(task, saved_encoder, sequence_length=128)
+    features = {key: value[:48] for key, value in dev.features().items()}
+    cut = classifier.predict(features, batch_size=16, verbose=0)
+    packed = classifier.preprocessor({key: tf.constant(value.astype(str)) for key, value in features.items()})
+    assert int(tf.reduce_max(tf.reduce_sum(packed["padding_mask"], 1))) < 120, "some padding to cut"
+    full = classifier(packed, training=False).numpy()
+    np.testing.assert_allclose(cut, full, atol=2e-5)
+    lengths = [batch["token_ids"].shape[1] for batch in classifier.to_dataset(features, batch_size=16)]
+    assert all(length % 8 == 0 and length < 128 for length in lengths), lengths
+
+
+def test_group_by_length_sees_every_example_once_per_epoch_in_bands(saved_encoder, sst2_dev):
+    classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, sequence_length=64)
+    features = {"text_a": np.asarray(sst2_dev.text_a[:500], dtype=object)}
+    labels = np.arange(500)  # Labels name the examples, to count them.
+    lengths = classifier.packed_lengths(features)
+    dataset = classifier.to_dataset(features, labels, batch_size=16, shuffle=True, seed=3, group_by_length=True)
+    epochs = []
+    for _ in range(2):
+        seen, batches = [], 0
+        for batch, ids in dataset:
+            batches += 1
+            ids = ids.numpy()
+            seen += ids.tolist()
+            # One 8-token band per batch, and the batch is cut to the band's top.
+            bands = (lengths[ids] - 1) // 8
+            assert bands.min() == bands.max(), lengths[ids]
+            assert batch["token_ids"].shape[1] == -(-lengths[ids].max() // 8) * 8
+        assert sorted(seen) == list(range(500))
+        assert batches == int(dataset.cardinality())
+        epochs.append(seen)
+    assert epochs[0] != epochs[1], "a fresh shuffle each epoch"
+    assert int(dataset.cardinality()) < 500 // 16 + 9  # At most one partial batch per band.
+    classifier.compile(num_train_steps=4)
+    with pytest.raises(ValueError, match="raw strings in a dict"):
+        classifier.to_dataset(tf.data.Dataset.from_tensor_slices(features), group_by_length=True)
+
+
+def test_fit_with_group_by_length_takes_its_schedule_from_the_grouped_batches(saved_encoder, sst2_dev):
+    keras.utils.set_random_seed(2)
+    classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, sequence_length=64)
+    features = {"text_a": sst2_dev.text_a[:96]}
+    classifier.compile(learning_rate=2e-3, layerwise_decay_rate=1.0)
+    history = classifier.fit(features, sst2_dev.labels[:96], epochs=2, batch_size=16, verbose=0, group_by_length=True)
+    batches = int(classifier.to_dataset(features, sst2_dev.labels[:96], batch_size=16, group_by_length=True).cardinality())
+    assert classifier.optimizer._learning_rate.total_steps == 2 * batches
+    assert np.isfinite(history.history["loss"]).all()
