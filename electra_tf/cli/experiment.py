@@ -34,9 +34,11 @@ def main(argv: list[str]) -> None:
     command = " ".join(["electra-experiment", *(a for a in sys.argv[1:] if not a.startswith("--glue_dir"))])
     wall = equal_compute.total_wall_seconds(output_dir) if summary else time.time() - started
     results = report.write_report(os.path.join(output_dir, "summary.json"), docs_dir, command, wall)
-    print(f"Wrote {docs_dir}/results.md, results.json and glue_vs_flops.png.")
+    print(f"Wrote {docs_dir}/results.md, results.json and the plots.")
+    if results["positive_control"] is not None:
+        print(f"Positive control: {'PASSED' if results['positive_control'] else 'NOT PASSED'} (see results.md).")
     if results["verdict"]:
-        print(report.markdown(results, summary, command).split("\n\n")[2])
+        print(report.verdict_text(results))
 
 
 def run() -> None:

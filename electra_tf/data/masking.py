@@ -101,12 +101,12 @@ def mask_tokens(
     # What replaces each chosen token: [MASK], a random token, or the token itself.
     choice = noise[:, 1, :num_predictions]
     random_ids = tf.cast(noise[:, 2, :num_predictions] * vocab_size, tf.int32)
-    is_mask_token = choice < config.mask_token_ratio
     replacement = tf.where(
-        is_mask_token,
+        choice < config.mask_token_ratio,
         mask_token_id,
         tf.where(choice < config.mask_token_ratio + config.random_token_ratio, random_ids, mask_ids),
     )
+    is_mask_token = tf.equal(replacement, mask_token_id)  # A random replacement may draw [MASK] too.
     return {
         "token_ids": sampling.scatter_positions(token_ids, positions, replacement, tf.cast(used, tf.float32)),
         "mask_positions": positions,

@@ -133,8 +133,8 @@ def pretraining_dataset(
     Returns:
         A `tf.data.Dataset` of dicts, each tensor with a fixed leading dimension of the per-pipeline batch size:
         `token_ids` (masked), `original_token_ids`, `segment_ids`, `padding_mask` (int32 `(batch, seq_len)`,
-        1 on real tokens), `mask_positions`, `mask_ids` (int32 `(batch, num_predictions)`) and
-        `mask_weights` (float32 `(batch, num_predictions)`).
+        1 on real tokens), `mask_positions`, `mask_ids` (int32 `(batch, num_predictions)`), `mask_weights` and
+        `mask_token_weights` (float32 `(batch, num_predictions)`: the used slots, and those holding `[MASK]`).
     """
     metadata = PretrainingDataMetadata.load(data_dir)
     metadata.check_compatible(vocabulary, max_seq_length, source=data_dir)

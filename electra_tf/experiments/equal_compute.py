@@ -132,11 +132,14 @@ class ExperimentConfig:
             outside = sorted(set(getattr(self, name)) - set(self.tasks))
             if outside:
                 raise ValueError(f"{name} holds {outside}, which are not among tasks={list(self.tasks)}.")
-        if self.control_tasks and ("mlm" not in self.objectives or 0.0 not in self.flops_fractions):
+        if self.control_tasks and (
+            "mlm" not in self.objectives or 0.0 not in self.flops_fractions or not self.intermediate_seeds
+        ):
             raise ValueError(
-                "control_tasks needs the MLM baseline among objectives (its [MASK] loss is the context gate) and 0 "
-                f"among flops_fractions (the untrained floor), but received objectives={list(self.objectives)}, "
-                f"flops_fractions={list(self.flops_fractions)}."
+                "control_tasks needs the MLM baseline among objectives (its [MASK] loss is the context gate), 0 "
+                "among flops_fractions and a seed in intermediate_seeds (the untrained floor is fine-tuned for those), "
+                f"but received objectives={list(self.objectives)}, flops_fractions={list(self.flops_fractions)}, "
+                f"intermediate_seeds={list(self.intermediate_seeds)}."
             )
         for seed in self.intermediate_seeds:
             if seed not in self.pretrain_seeds:
@@ -338,6 +341,12 @@ class Experiment:
             return False
         metadata = PretrainingDataMetadata.load(self.data_dir)
         holdout = usable_holdout_shards(metadata, base_config(self.config).eval_holdout_shards)
+        if self.config.control_tasks and not holdout:
+            raise ValueError(
+                f"The positive control reads held-out figures, but {self.data_dir} has {len(metadata.shards)} shard(s) "
+                f"and eval_holdout_shards={base_config(self.config).eval_holdout_shards} leaves none held out. Use a "
+                "larger corpus or hold out a shard, or drop control_tasks."
+            )
         figures = dataclasses.asdict(unigram_baseline(self.data_dir, holdout)) if holdout else {}
         figures["holdout_shards"] = holdout
         io_utils.write_text_atomic(path, json.dumps(figures, indent=1) + "\n")
@@ -511,8 +520,9 @@ def checkpoint_interval(run: PretrainingRun, every: int, keep: int) -> tuple[int
     """How often `run` checkpoints, and how many checkpoints it keeps.
 
     Every intermediate FLOPs fraction needs its own checkpoint, kept to the end: the interval divides their steps
-    and every checkpoint is kept. Within that, a run checkpoints at least every `every` steps (the base config's
-    `checkpoint_every`), so an interrupted run loses little. A run with no intermediate fraction (0 is the
+    (their greatest common divisor, or a divisor of it) and every checkpoint is kept. A divisor of at most `every`
+    steps (the base config's `checkpoint_every`) is used when one of at least a quarter of `every` exists, so an
+    interrupted run loses little without saving every few steps. A run with no intermediate fraction (0 is the
     initialization, 1 the final export) checkpoints every `every` steps and keeps `keep`.
     """
     needed = [step for step in run.checkpoint_steps if 0 < step < run.steps]
@@ -520,6 +530,8 @@ def checkpoint_interval(run: PretrainingRun, every: int, keep: int) -> tuple[int
         return min(every, run.steps), keep
     interval = math.gcd(run.steps, *needed)
     divisor = max(d for d in range(1, min(interval, every) + 1) if interval % d == 0)
+    if divisor * 4 < min(interval, every):
+        divisor = interval  # Only tiny divisors: checkpoint at the fractions alone.
     return divisor, run.steps // divisor
 
 

@@ -148,6 +148,18 @@ def control_markdown(control: dict, summary: dict) -> list[str]:
     return lines + [""]
 
 
+def verdict_text(results: dict) -> str:
+    """The ELECTRA-against-MLM sentence at the final budget."""
+    v = results["verdict"]
+    if not v:
+        return "No electra/mlm pair to compare."
+    return (
+        f"At the final budget ELECTRA's median GLUE dev average is {v['electra_median']:.1f} and MLM's {v['mlm_median']:.1f}: "
+        f"a gap of {v['gap']:+.1f} points against a larger half-range of {v['larger_half_range']:.1f}. "
+        + ("ELECTRA wins beyond the seed spread." if v["electra_wins_beyond_spread"] else "The gap is NOT wider than the seed spread.")
+    )
+
+
 def markdown(results: dict, summary: dict, command: str) -> str:
     tasks = results["tasks"]
     lines = [
@@ -171,13 +183,7 @@ def markdown(results: dict, summary: dict, command: str) -> str:
             f"{r['flops_per_step_reported_by_pretrain']:.4e}; {_flops(r.get('flops_per_step_gr_reported_by_pretrain'))} | "
             f"{r['pretrain_wall_seconds']:.0f} | {r['final_train'].get('loss', float('nan')):.4g} |"
         )
-    v = results["verdict"]
-    verdict = (
-        f"At the final budget ELECTRA's median GLUE dev average is {v['electra_median']:.1f} and MLM's {v['mlm_median']:.1f}: "
-        f"a gap of {v['gap']:+.1f} points against a larger half-range of {v['larger_half_range']:.1f}. "
-        + ("ELECTRA wins beyond the seed spread." if v["electra_wins_beyond_spread"] else "The gap is NOT wider than the seed spread.")
-        if v else "No electra/mlm pair to compare."
-    )
+    verdict = verdict_text(results)
     headline = results.get("headline_tasks", tasks)
     average_of = "all tasks" if headline == tasks else ", ".join(headline)
     return "\n".join([
@@ -191,7 +197,7 @@ def markdown(results: dict, summary: dict, command: str) -> str:
         verdict,
         "",
         "GLUE dev scores ×100 (CoLA: MCC, STS-B: Spearman, others: accuracy). Spread: every (pre-training seed, "
-        f"fine-tuning seed) pair. The GLUE average is over {average_of}.",
+        f"fine-tuning seed) pair. The GLUE average is over {average_of}, for the trials every one of them has.",
         "",
         *lines,
         "",
@@ -286,5 +292,7 @@ def write_report(summary_path: str, docs_dir: str, command: str, wall_seconds: f
     text = markdown(results, summary, command) + f"\nWall time: {wall_seconds / 60:.1f} min.\n"
     io_utils.write_text_atomic(os.path.join(docs_dir, "results.md"), text)
     plot(results, os.path.join(docs_dir, "glue_vs_flops.png"))
-    plot_mask_loss(summary, os.path.join(docs_dir, "mask_loss.png"))
+    curve = os.path.join(docs_dir, "mask_loss.png")
+    if not plot_mask_loss(summary, curve) and os.path.exists(curve):
+        os.remove(curve)  # A stale curve from an earlier run of this experiment.
     return results

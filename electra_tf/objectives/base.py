@@ -103,11 +103,15 @@ def corrupt(objective: Objective, batch: dict, logits: tf.Tensor, step: tf.Tenso
 
 def generator_loss(objective: Objective, batch: dict, logits: tf.Tensor):
     """Returns (this replica's MLM loss share, global MLM loss, (correct, weights), (global loss at the `[MASK]`
-    slots, their global count))."""
-    mask_token_weights = batch["mask_token_weights"]
-    loss, at_mask, correct = losses.masked_lm_loss(logits, batch["mask_ids"], batch["mask_weights"], mask_token_weights)
-    count = losses.global_sum(tf.reduce_sum(mask_token_weights))
-    return loss, losses.global_sum(loss), (correct, batch["mask_weights"]), (losses.global_sum(at_mask), count)
+    slots, their global count)); the last is None for a batch without `mask_token_weights` (one not built by
+    `pretraining_dataset`)."""
+    mask_token_weights = batch.get("mask_token_weights")
+    report_weights = batch["mask_weights"] if mask_token_weights is None else mask_token_weights
+    loss, at_mask, correct = losses.masked_lm_loss(logits, batch["mask_ids"], batch["mask_weights"], report_weights)
+    at_mask_report = None
+    if mask_token_weights is not None:
+        at_mask_report = (losses.global_sum(at_mask), losses.global_sum(tf.reduce_sum(mask_token_weights)))
+    return loss, losses.global_sum(loss), (correct, batch["mask_weights"]), at_mask_report
 
 
 @dataclasses.dataclass
@@ -117,7 +121,7 @@ class CorruptedPass:
     generator_loss: tf.Tensor  # This replica's share.
     generator_report: tf.Tensor  # Global mean, for reporting.
     generator_mlm: tuple  # (correct, weights) at the masked positions.
-    generator_mask_token_loss: tuple  # (global loss, count) at the `[MASK]` slots.
+    generator_mask_token_loss: Optional[tuple]  # (global loss, count) at the `[MASK]` slots, if the batch marks them.
     corrupted: tf.Tensor  # int32 (batch, seq_len).
     labels: tf.Tensor  # bool (batch, seq_len): replaced real tokens.
     hidden: tf.Tensor  # The main model's sequence output on `corrupted`.

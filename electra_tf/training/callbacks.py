@@ -1,12 +1,13 @@
 """Keras callbacks of the pre-training run: checkpoints, stopping at the step budget, progress and TensorBoard."""
 
 import json
-import os
 import time
 
 import keras
 import tensorflow as tf
 from absl import logging
+
+from electra_tf import io_utils
 
 from electra_tf.models.electra_pretrainer import NONFINITE_METRIC
 
@@ -86,28 +87,28 @@ class TrainingLogger(keras.callbacks.Callback):
             self._load_history(int(step_variable.numpy()))
 
     def _load_history(self, restored_step: int) -> None:
-        records = []
-        if os.path.exists(self.history_path):
-            with open(self.history_path, encoding="utf-8") as f:
+        self._records = []
+        if tf.io.gfile.exists(self.history_path):
+            with tf.io.gfile.GFile(self.history_path) as f:
                 for line in f:
                     try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError:  # A line cut short by a kill.
+                        self._records.append(json.loads(line))
+                    except json.JSONDecodeError:  # A line cut short (written by an older, appending version).
                         continue
-        records = [r for r in records if r.get("step", 0) <= restored_step]
-        self.history = [r["record"] for r in records if r.get("kind") == "train"]
-        evaluations = {r["step"]: r["record"] for r in records if r.get("kind") == "eval"}  # The last one per step.
+        self._records = [r for r in self._records if r.get("step", 0) <= restored_step]
+        self.history = [r["record"] for r in self._records if r.get("kind") == "train"]
+        evaluations = {r["step"]: r["record"] for r in self._records if r.get("kind") == "eval"}  # The last per step.
         self.eval_history = [evaluations[s] for s in sorted(evaluations)]
-        text = "".join(json.dumps(r) + "\n" for r in records)
-        temporary = self.history_path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temporary, self.history_path)
+        self._write_history()
+
+    def _write_history(self) -> None:
+        # The whole file, atomically (through tf.io.gfile, so a gs:// model_dir works; GCS has no append).
+        io_utils.write_text_atomic(self.history_path, "".join(json.dumps(r) + "\n" for r in self._records))
 
     def _append(self, kind: str, record: dict) -> None:
         if self.history_path:
-            with open(self.history_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"kind": kind, "step": record["step"], "record": record}) + "\n")
+            self._records.append({"kind": kind, "step": record["step"], "record": record})
+            self._write_history()
 
     def on_train_begin(self, logs=None):
         self._last_time = time.perf_counter()

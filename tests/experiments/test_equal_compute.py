@@ -232,6 +232,9 @@ def test_checkpoints_land_on_every_intermediate_fraction_and_no_rarer_than_the_b
     # Intermediate fractions: an interval dividing them, at most the base one, and every checkpoint kept.
     assert equal_compute.checkpoint_interval(run(6000, (0, 1500, 3000, 6000)), 500, 3) == (500, 12)
     assert equal_compute.checkpoint_interval(run(646, (323, 646)), 1000, 5) == (323, 2)
+    # Only tiny divisors below the base interval (323 = 17 x 19, 373 is prime): checkpoints at the fractions alone.
+    assert equal_compute.checkpoint_interval(run(646, (323, 646)), 100, 5) == (323, 2)
+    assert equal_compute.checkpoint_interval(run(746, (373, 746)), 100, 5) == (373, 2)
     interval, keep = equal_compute.checkpoint_interval(run(1200, (300, 600, 1200)), 250, 5)
     assert (interval, keep) == (150, 8) and all(step % interval == 0 for step in (300, 600, 1200))
 
@@ -244,6 +247,8 @@ def test_task_trials_must_name_tasks_and_count_positively():
             dataclasses.replace(config, task_trials=bad)
     with pytest.raises(ValueError, match="control_tasks needs the MLM baseline"):
         dataclasses.replace(config, objectives=("electra", "electra_15"), reference_objective="electra")
+    with pytest.raises(ValueError, match=r"intermediate_seeds=\[\]"):
+        dataclasses.replace(config, intermediate_seeds=())
     with pytest.raises(ValueError, match=r"headline_tasks holds \['qnli'\]"):
         dataclasses.replace(config, headline_tasks=("qnli",))
 

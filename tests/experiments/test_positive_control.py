@@ -80,7 +80,7 @@ def test_report_writes_the_positive_control_and_the_curve(tmp_path):
     assert electra["glue_average"]["min"] == pytest.approx(45.0)
     text = (tmp_path / "docs" / "results.md").read_text()
     assert "## Positive control: PASSED" in text and "0.730 nats below, 0.5 required: passed." in text
-    assert "The GLUE average is over sst-2, sts-b." in text
+    assert "The GLUE average is over sst-2, sts-b, for the trials" in text
     assert (tmp_path / "docs" / "mask_loss.png").stat().st_size > 1000
 
 

@@ -132,6 +132,11 @@ def test_loss_at_mask_counts_only_the_slots_holding_mask(objective, batches):
     # The training figure is a different mean (all masked slots): the two must not coincide by construction.
     everything = (per_slot * batch["mask_weights"].numpy()).sum() / batch["mask_weights"].numpy().sum()
     assert abs(everything - loss.numpy()) > 1e-6
+    # A batch built elsewhere, without the key, trains the same and skips the report.
+    plain = {key: value for key, value in batch.items() if key != "mask_token_weights"}
+    without = model.objective(model, plain, False, tf.constant(0, tf.int64))
+    assert without.mask_token_loss is None
+    np.testing.assert_allclose(without.loss.numpy(), output.loss.numpy(), rtol=1e-6)
     model.compile(optimizer=keras.optimizers.AdamW(1e-3))
     name = "mlm_loss_at_mask" if objective == "mlm" else "generator_loss_at_mask"
     assert name in model.evaluate(tf.data.Dataset.from_tensors(batch), return_dict=True, verbose=0)
