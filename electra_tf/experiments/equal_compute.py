@@ -418,6 +418,7 @@ class Experiment:
         from electra_tf.models import saving  # pylint: disable=import-outside-toplevel
         from electra_tf.models.electra_pretrainer import ElectraPretrainer  # pylint: disable=import-outside-toplevel
         from electra_tf.tokenization.vocabulary import Vocabulary  # pylint: disable=import-outside-toplevel
+        from electra_tf.training import callbacks  # pylint: disable=import-outside-toplevel
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
         def initialization(of_run):
@@ -443,7 +444,9 @@ class Experiment:
                 continue
             model = initialization(run)
             if step:
-                path = os.path.join(self.run_dir(run), "checkpoints", f"ckpt-{step}")
+                checkpoints = os.path.join(self.run_dir(run), "checkpoints")
+                path = (callbacks.kept_checkpoint_prefix(checkpoints, step) if callbacks.has_kept_checkpoint(checkpoints, step)
+                        else os.path.join(checkpoints, f"ckpt-{step}"))
                 tf.train.Checkpoint(model=model).restore(path).expect_partial()
             _, _, tokenizer = saving.load_encoder(os.path.join(self.run_dir(run), "discriminator"))
             saving.save_encoder(model.discriminator, encoder_dir, Vocabulary.load(self.vocab_file), tokenizer)

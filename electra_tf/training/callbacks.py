@@ -1,6 +1,7 @@
 """Keras callbacks of the pre-training run: checkpoints, stopping at the step budget, progress and TensorBoard."""
 
 import json
+import os
 import time
 
 import keras
@@ -31,6 +32,49 @@ class CheckpointEvery(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._save()
+
+
+KEPT_DIR = "kept"
+COMPLETE_FILE = "COMPLETE"
+
+
+def kept_checkpoint_prefix(checkpoint_dir: str, step: int) -> str:
+    """Where the kept checkpoint of `step` lives (`tf.train.Checkpoint.read`/`restore` take this prefix)."""
+    return os.path.join(checkpoint_dir, KEPT_DIR, f"ckpt-{step}", "ckpt")
+
+
+def has_kept_checkpoint(checkpoint_dir: str, step: int) -> bool:
+    return tf.io.gfile.exists(os.path.join(os.path.dirname(kept_checkpoint_prefix(checkpoint_dir, step)), COMPLETE_FILE))
+
+
+def write_kept_checkpoint(checkpoint: tf.train.Checkpoint, checkpoint_dir: str, step: int) -> None:
+    """Writes the checkpoint of `step` into its kept folder, then a `COMPLETE` marker: a write cut short by a kill has
+    no marker, and is written again when a resumed run reaches the step."""
+    if has_kept_checkpoint(checkpoint_dir, step):
+        return
+    prefix = kept_checkpoint_prefix(checkpoint_dir, step)
+    folder = os.path.dirname(prefix)
+    if tf.io.gfile.exists(folder):
+        tf.io.gfile.rmtree(folder)
+    checkpoint.write(prefix)
+    io_utils.write_text_atomic(os.path.join(folder, COMPLETE_FILE), f"{step}\n")
+
+
+class KeepCheckpointsAt(keras.callbacks.Callback):
+    """Writes a kept checkpoint (`write_kept_checkpoint`) when the global step reaches one of `steps`. Listed before
+    `CheckpointEvery`, so a periodic save at the same step comes after the kept one."""
+
+    def __init__(self, checkpoint: tf.train.Checkpoint, checkpoint_dir: str, steps, step_variable):
+        super().__init__()
+        self.checkpoint = checkpoint
+        self.checkpoint_dir = checkpoint_dir
+        self.steps = set(steps)
+        self.step_variable = step_variable
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.step_variable.numpy())
+        if step in self.steps:
+            write_kept_checkpoint(self.checkpoint, self.checkpoint_dir, step)
 
 
 class StopAtStep(keras.callbacks.Callback):

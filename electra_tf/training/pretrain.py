@@ -184,7 +184,8 @@ def _metrics_reader(metrics):
     return lambda: {name: float(value) for name, value in read().items()}
 
 
-def _custom_loop(model, strategy, config, train_fn, step_variable, manager, checkpoint_dir, worker_dir, logger, steps_per_execution):
+def _custom_loop(model, strategy, config, train_fn, step_variable, manager, checkpoint_dir, worker_dir, logger, steps_per_execution,
+                 checkpoint):
     """Trains with `strategy.run(model.train_step)` over a distributed dataset (MultiWorkerMirroredStrategy).
 
     Every worker runs the same sequence of collective calls: the steps, the metric reads and the checkpoint saves.
@@ -210,6 +211,10 @@ def _custom_loop(model, strategy, config, train_fn, step_variable, manager, chec
         step = int(step_variable.numpy())
         nonfinite.check(logs, step, lambda: tf.train.latest_checkpoint(checkpoint_dir), previous)
         logger.on_train_batch_end(0, logs)
+        if step in config.keep_checkpoint_steps:  # Every worker writes (the collectives stay in step); the chief's is kept.
+            callbacks.write_kept_checkpoint(checkpoint, worker_dir or checkpoint_dir, step)
+            if worker_dir and tf.io.gfile.exists(worker_dir):
+                tf.io.gfile.rmtree(worker_dir)
         if step // config.checkpoint_every > saved_block or step >= config.num_train_steps:
             # Every worker must take part in the save; only the chief's copy is kept.
             manager.save(checkpoint_number=step)
@@ -258,6 +263,10 @@ def run_pretraining(config: PretrainingConfig, train_data: str, model_dir: str, 
 
 def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: RunOptions) -> dict:
     start_time = time.time()
+    skipped = [s for s in config.keep_checkpoint_steps if s % options.steps_per_execution]
+    if skipped:
+        raise ValueError(f"keep_checkpoint_steps {skipped} are not multiples of steps_per_execution="
+                         f"{options.steps_per_execution}: the run only stops to save at multiples of it.")
     config, vocabulary, metadata = resolve_config(config, train_data, model_dir)
     strategy = create_strategy(options)
     chief = is_chief(strategy)
@@ -317,7 +326,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
         if options.strategy == "multi_worker":
             _custom_loop(
                 model, strategy, config, train_fn, optimizer.iterations, manager, checkpoint_dir, worker_dir, logger,
-                options.steps_per_execution,
+                options.steps_per_execution, checkpoint,
             )
         else:
             evaluate_every = max(1, config.eval_every // config.checkpoint_every) if config.eval_every else None
@@ -333,6 +342,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
                     callbacks.StopAtStep(config.num_train_steps, optimizer.iterations),
                     nonfinite.NonFiniteGuard(checkpoint_dir, optimizer.iterations),
                     logger,  # Resets the metrics after each line; the guard reads the step's logs, so it still sees every count.
+                    callbacks.KeepCheckpointsAt(checkpoint, worker_dir or checkpoint_dir, config.keep_checkpoint_steps, optimizer.iterations),
                     callbacks.CheckpointEvery(manager, optimizer.iterations),
                 ],
                 verbose=0,

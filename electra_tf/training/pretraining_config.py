@@ -33,6 +33,9 @@ class PretrainingConfig:
         eval_every: int. Evaluate every this many steps (rounded to checkpoints); 0 only at the end. Defaults to 0.
         checkpoint_every: int. Defaults to 1000.
         keep_checkpoints: int. Defaults to 5.
+        keep_checkpoint_steps: list of int. Steps whose checkpoint is also written to
+            `<model_dir>/checkpoints/kept/ckpt-<step>/` and never deleted (what an export at that step reads, e.g. an
+            experiment's compute-matched points). Each must lie in [1, num_train_steps]. Defaults to none.
         log_every: int. Progress line and TensorBoard scalars. Defaults to 100.
     """
 
@@ -56,6 +59,7 @@ class PretrainingConfig:
     eval_every: int = 0
     checkpoint_every: int = 1000
     keep_checkpoints: int = 5
+    keep_checkpoint_steps: tuple = ()
     log_every: int = 100
 
     def __post_init__(self):
@@ -69,6 +73,10 @@ class PretrainingConfig:
         for name in ("eval_holdout_shards", "eval_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, but received {name}={getattr(self, name)}.")
+        outside = [step for step in self.keep_checkpoint_steps if not 1 <= step <= self.num_train_steps]
+        if outside:
+            raise ValueError(f"keep_checkpoint_steps must lie in [1, num_train_steps={self.num_train_steps}], but "
+                             f"{outside} do not.")
         # The data pipeline takes seeds in [0, 2**31), and evaluation uses seed + 1.
         if not 0 <= self.seed < 2**31 - 1:
             raise ValueError(f"seed must be in [0, 2**31 - 1), but received seed={self.seed}.")

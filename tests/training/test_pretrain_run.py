@@ -190,3 +190,65 @@ def test_a_process_killed_during_a_save_leaves_the_previous_checkpoint_loadable(
     assert f"Resuming from {latest} at step {saving_step - 1}." in output.stdout
     assert results["step"] == 20
     assert not list(checkpoints.glob("*_temp")), "the interrupted save's folder was cleaned up"
+
+
+def test_kept_checkpoints_survive_the_rolling_window_and_hold_their_step(micro_config, pretraining_data, tmp_path):
+    """keep_checkpoint_steps: written at their steps into checkpoints/kept/, never deleted, equal to the periodic
+    checkpoint of the same step."""
+    import tensorflow as tf
+
+    from electra_tf.models.electra_pretrainer import ElectraPretrainer
+    from electra_tf.training import callbacks
+    from electra_tf.training.optimization import create_optimizer
+
+    config = dataclasses.replace(config_io.load(PretrainingConfig, micro_config), keep_checkpoint_steps=(7, 20),
+                                 keep_checkpoints=1)
+    path = str(tmp_path / "keep.json")
+    config_io.save(config, path)
+    run_to_end(path, pretraining_data, tmp_path / "run")
+    checkpoints = str(tmp_path / "run" / "checkpoints")
+    assert callbacks.has_kept_checkpoint(checkpoints, 7) and callbacks.has_kept_checkpoint(checkpoints, 20)
+    assert not (tmp_path / "run" / "checkpoints" / "ckpt-10.index").exists(), "the rolling window kept one"
+
+    def restored(prefix):
+        model = ElectraPretrainer(**config.pretrainer_kwargs())
+        optimizer = create_optimizer(config.optimizer, config.num_train_steps)
+        optimizer.build(model.trainable_variables)
+        tf.train.Checkpoint(model=model, optimizer=optimizer).read(prefix).expect_partial()
+        return model, int(optimizer.iterations.numpy())
+
+    kept_7, step_7 = restored(callbacks.kept_checkpoint_prefix(checkpoints, 7))
+    kept_20, step_20 = restored(callbacks.kept_checkpoint_prefix(checkpoints, 20))
+    periodic_20, _ = restored(str(tmp_path / "run" / "checkpoints" / "ckpt-40"))
+    assert (step_7, step_20) == (7, 20)
+    assert not np.array_equal(kept_7.weights[0].numpy(), kept_20.weights[0].numpy())
+    assert not np.array_equal(kept_20.weights[0].numpy(), periodic_20.weights[0].numpy()), "step 20 is not step 40"
+
+
+def test_a_kept_checkpoint_cut_short_is_written_again(tmp_path):
+    import tensorflow as tf
+
+    from electra_tf.training import callbacks
+
+    variable = tf.Variable(1.0)
+    checkpoint = tf.train.Checkpoint(v=variable)
+    folder = tmp_path / "kept" / "ckpt-5"
+    folder.mkdir(parents=True)
+    (folder / "ckpt.index").write_text("partial")  # A write killed before its COMPLETE marker.
+    assert not callbacks.has_kept_checkpoint(str(tmp_path), 5)
+    variable.assign(3.0)
+    callbacks.write_kept_checkpoint(checkpoint, str(tmp_path), 5)
+    assert callbacks.has_kept_checkpoint(str(tmp_path), 5)
+    variable.assign(0.0)
+    checkpoint.read(callbacks.kept_checkpoint_prefix(str(tmp_path), 5)).assert_consumed()
+    assert float(variable.numpy()) == 3.0
+    variable.assign(9.0)
+    callbacks.write_kept_checkpoint(checkpoint, str(tmp_path), 5)  # Complete already: left alone.
+    checkpoint.read(callbacks.kept_checkpoint_prefix(str(tmp_path), 5)).assert_consumed()
+    assert float(variable.numpy()) == 3.0
+
+
+def test_keep_checkpoint_steps_outside_the_run_are_refused(micro_config):
+    config = config_io.load(PretrainingConfig, micro_config)
+    with pytest.raises(ValueError, match=r"keep_checkpoint_steps must lie in \[1, num_train_steps=40\], but \[41\]"):
+        dataclasses.replace(config, keep_checkpoint_steps=(10, 41))
