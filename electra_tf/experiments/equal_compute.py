@@ -376,14 +376,13 @@ class Experiment:
         base = base_config(self.config)
         base = dataclasses.replace(base, encoder=dataclasses.replace(base.encoder, vocab_size=self._vocab_size()))
         config = objective_config(self.config, base, run.objective)
-        interval, keep = checkpoint_interval(run, config.checkpoint_every, config.keep_checkpoints)
         config = dataclasses.replace(
             config,
             seed=run.seed,
             num_train_steps=run.steps,
-            checkpoint_every=interval,
-            keep_checkpoints=keep,
-            log_every=min(config.log_every, interval),
+            checkpoint_every=min(config.checkpoint_every, run.steps),
+            # Each intermediate FLOPs fraction's checkpoint is kept outside the rolling window, for its export.
+            keep_checkpoint_steps=tuple(sorted({step for step in run.checkpoint_steps if 0 < step < run.steps})),
             optimizer=dataclasses.replace(config.optimizer, warmup_steps=round(self.config.warmup_fraction * run.steps)),
         )
         os.makedirs(model_dir, exist_ok=True)
@@ -517,25 +516,6 @@ class Experiment:
 
     def print_flops(self, budget: int, runs: list[PretrainingRun]) -> None:
         print(flops_plan_text(self.config, budget, runs), flush=True)
-
-
-def checkpoint_interval(run: PretrainingRun, every: int, keep: int) -> tuple[int, int]:
-    """How often `run` checkpoints, and how many checkpoints it keeps.
-
-    Every intermediate FLOPs fraction needs its own checkpoint, kept to the end: the interval divides their steps
-    (their greatest common divisor, or a divisor of it) and every checkpoint is kept. A divisor of at most `every`
-    steps (the base config's `checkpoint_every`) is used when one of at least a quarter of `every` exists, so an
-    interrupted run loses little without saving every few steps. A run with no intermediate fraction (0 is the
-    initialization, 1 the final export) checkpoints every `every` steps and keeps `keep`.
-    """
-    needed = [step for step in run.checkpoint_steps if 0 < step < run.steps]
-    if not needed:
-        return min(every, run.steps), keep
-    interval = math.gcd(run.steps, *needed)
-    divisor = max(d for d in range(1, min(interval, every) + 1) if interval % d == 0)
-    if divisor * 4 < min(interval, every):
-        divisor = interval  # Only tiny divisors: checkpoint at the fractions alone.
-    return divisor, run.steps // divisor
 
 
 def flops_plan_text(config: ExperimentConfig, budget: int, runs: list[PretrainingRun]) -> str:

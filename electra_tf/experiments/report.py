@@ -92,11 +92,19 @@ def control_figures(summary: dict, task_scores: dict) -> dict:
     tasks = list(config.get("control_tasks") or [])
     if not tasks:
         return {}
-    unigram = summary["unigram"]["cross_entropy"]
+    unigram = summary.get("unigram", {}).get("cross_entropy")
     margin = config["control_margin_nats"]
+    mlm_runs = [run for run in summary["runs"] if run["objective"] == "mlm"]
+    missing = [run["seed"] for run in mlm_runs if not run["final_eval"].get("mlm_loss_at_mask")]
+    if unigram is None or missing:
+        raise ValueError(
+            "The positive control needs the held-out unigram cross-entropy and each MLM run's held-out loss at the "
+            f"[MASK] slots, but the summary lacks {'the unigram figure' if unigram is None else f'the loss of mlm seeds {missing}'}"
+            " (a run from before electra_tf logged it, or one without held-out data)."
+        )
     gates = [
         dict(positive_control.context_gate(unigram, run["final_eval"]["mlm_loss_at_mask"], margin), seed=run["seed"])
-        for run in summary["runs"] if run["objective"] == "mlm"
+        for run in mlm_runs
     ]
     floor = {task: task_scores[(config["reference_objective"], 0.0)][task] for task in tasks}
     pretrained = {

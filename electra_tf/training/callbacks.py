@@ -34,6 +34,20 @@ class CheckpointEvery(keras.callbacks.Callback):
         self._save()
 
 
+class StepReader:
+    """The optimizer's global step, read afresh at every `numpy()`.
+
+    Under gradient accumulation Keras's `optimizer.iterations` is not a variable but a new tensor at each read
+    (`_iterations // k`): a callback holding one would see the step it was created at for the whole run.
+    """
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def numpy(self):
+        return self.optimizer.iterations.numpy()
+
+
 KEPT_DIR = "kept"
 COMPLETE_FILE = "COMPLETE"
 
@@ -47,11 +61,26 @@ def has_kept_checkpoint(checkpoint_dir: str, step: int) -> bool:
     return tf.io.gfile.exists(os.path.join(os.path.dirname(kept_checkpoint_prefix(checkpoint_dir, step)), COMPLETE_FILE))
 
 
+def pending_kept_steps(checkpoint_dir: str, steps, restored_step: int) -> set:
+    """The kept steps a run starting at `restored_step` writes: those after it. Kept checkpoints already past it
+    belong to the interrupted path and are removed by `remove_kept_after`. The set depends only on the config and
+    the restored step, so every worker computes the same one and all take part in the same writes."""
+    return {step for step in steps if step > restored_step}
+
+
+def remove_kept_after(checkpoint_dir: str, restored_step: int) -> None:
+    """Deletes kept checkpoints of steps after `restored_step`: the resumed run will write its own (after a
+    non-finite stop it takes another path, so the old ones would not be its checkpoints)."""
+    for folder in tf.io.gfile.glob(os.path.join(checkpoint_dir, KEPT_DIR, "ckpt-*")):
+        step = os.path.basename(folder.rstrip("/"))[len("ckpt-"):]
+        if step.isdigit() and int(step) > restored_step:
+            logging.warning("Removing %s: it lies after the step the run resumes from (%d).", folder, restored_step)
+            tf.io.gfile.rmtree(folder)
+
+
 def write_kept_checkpoint(checkpoint: tf.train.Checkpoint, checkpoint_dir: str, step: int) -> None:
-    """Writes the checkpoint of `step` into its kept folder, then a `COMPLETE` marker: a write cut short by a kill has
-    no marker, and is written again when a resumed run reaches the step."""
-    if has_kept_checkpoint(checkpoint_dir, step):
-        return
+    """Writes the checkpoint of `step` into its kept folder (replacing what is there), then a `COMPLETE` marker: a
+    write cut short by a kill has no marker."""
     prefix = kept_checkpoint_prefix(checkpoint_dir, step)
     folder = os.path.dirname(prefix)
     if tf.io.gfile.exists(folder):
@@ -68,7 +97,7 @@ class KeepCheckpointsAt(keras.callbacks.Callback):
         super().__init__()
         self.checkpoint = checkpoint
         self.checkpoint_dir = checkpoint_dir
-        self.steps = set(steps)
+        self.steps = set(steps)  # The pending ones (`pending_kept_steps`).
         self.step_variable = step_variable
 
     def on_train_batch_end(self, batch, logs=None):
@@ -150,8 +179,17 @@ class TrainingLogger(keras.callbacks.Callback):
         io_utils.write_text_atomic(self.history_path, "".join(json.dumps(r) + "\n" for r in self._records))
 
     def _append(self, kind: str, record: dict) -> None:
+        # Kept in memory and written at checkpoints, evaluations and the end: lines after the last checkpoint are
+        # dropped on resume anyway, and rewriting the file at every line would cost quadratic I/O on long runs.
         if self.history_path:
             self._records.append({"kind": kind, "step": record["step"], "record": record})
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.history_path:
+            self._write_history()
+
+    def on_train_end(self, logs=None):
+        if self.history_path:
             self._write_history()
 
     def on_train_begin(self, logs=None):
@@ -203,6 +241,8 @@ class TrainingLogger(keras.callbacks.Callback):
         else:
             self.eval_history.append(record)
         self._append("eval", record)
+        if self.history_path:
+            self._write_history()
         print(f"eval at step {step}: " + " ".join(f"{k}={v:.4g}" for k, v in sorted(record.items()) if k != "step"), flush=True)
         if self.writer:
             with self.writer.as_default():

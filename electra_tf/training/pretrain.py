@@ -185,7 +185,7 @@ def _metrics_reader(metrics):
 
 
 def _custom_loop(model, strategy, config, train_fn, step_variable, manager, checkpoint_dir, worker_dir, logger, steps_per_execution,
-                 checkpoint):
+                 checkpoint, keep_steps):
     """Trains with `strategy.run(model.train_step)` over a distributed dataset (MultiWorkerMirroredStrategy).
 
     Every worker runs the same sequence of collective calls: the steps, the metric reads and the checkpoint saves.
@@ -211,7 +211,7 @@ def _custom_loop(model, strategy, config, train_fn, step_variable, manager, chec
         step = int(step_variable.numpy())
         nonfinite.check(logs, step, lambda: tf.train.latest_checkpoint(checkpoint_dir), previous)
         logger.on_train_batch_end(0, logs)
-        if step in config.keep_checkpoint_steps:  # Every worker writes (the collectives stay in step); the chief's is kept.
+        if step in keep_steps:  # Every worker writes (the collectives stay in step); the chief's is kept.
             callbacks.write_kept_checkpoint(checkpoint, worker_dir or checkpoint_dir, step)
             if worker_dir and tf.io.gfile.exists(worker_dir):
                 tf.io.gfile.rmtree(worker_dir)
@@ -221,8 +221,10 @@ def _custom_loop(model, strategy, config, train_fn, step_variable, manager, chec
             if worker_dir and tf.io.gfile.exists(worker_dir):
                 tf.io.gfile.rmtree(worker_dir)  # A non-chief's copy is written only to keep the collectives in step.
             saved_block = step // config.checkpoint_every
+            logger.on_epoch_end(0)  # Writes the history up to this checkpoint.
             for metric in model.metrics:
                 metric.reset_state()
+    logger.on_train_end()
 
 
 def _custom_evaluate(model, strategy, eval_fn, steps: int) -> dict:
@@ -298,6 +300,10 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
             print(f"Initialized from {options.init_from}.", flush=True)
 
     step = int(optimizer.iterations.numpy())
+    step_reader = callbacks.StepReader(optimizer)  # Not optimizer.iterations itself: see StepReader.
+    if chief:
+        callbacks.remove_kept_after(checkpoint_dir, step)
+    keep_steps = callbacks.pending_kept_steps(checkpoint_dir, config.keep_checkpoint_steps, step)
     # A step is one optimizer update; with gradient accumulation it consumes several batches.
     accumulation = config.optimizer.gradient_accumulation_steps
     train_fn, eval_fn = _datasets(config, train_data, metadata, step * accumulation)
@@ -316,7 +322,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
         config.train_batch_size * config.max_seq_length * accumulation,
         config.log_every,
         config_io.to_json(config),
-        optimizer.iterations,
+        step_reader,
         WarmupLinearDecay(config.optimizer.learning_rate, config.optimizer.warmup_steps, config.num_train_steps),
         flops,
         history_path=os.path.join(model_dir, HISTORY_FILE) if chief else None,
@@ -325,8 +331,8 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     if step < config.num_train_steps:
         if options.strategy == "multi_worker":
             _custom_loop(
-                model, strategy, config, train_fn, optimizer.iterations, manager, checkpoint_dir, worker_dir, logger,
-                options.steps_per_execution, checkpoint,
+                model, strategy, config, train_fn, step_reader, manager, checkpoint_dir, worker_dir, logger,
+                options.steps_per_execution, checkpoint, keep_steps,
             )
         else:
             evaluate_every = max(1, config.eval_every // config.checkpoint_every) if config.eval_every else None
@@ -339,11 +345,11 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
                 validation_steps=config.eval_steps if evaluate_every else None,
                 validation_freq=evaluate_every or 1,
                 callbacks=[
-                    callbacks.StopAtStep(config.num_train_steps, optimizer.iterations),
-                    nonfinite.NonFiniteGuard(checkpoint_dir, optimizer.iterations),
+                    callbacks.StopAtStep(config.num_train_steps, step_reader),
+                    nonfinite.NonFiniteGuard(checkpoint_dir, step_reader),
                     logger,  # Resets the metrics after each line; the guard reads the step's logs, so it still sees every count.
-                    callbacks.KeepCheckpointsAt(checkpoint, worker_dir or checkpoint_dir, config.keep_checkpoint_steps, optimizer.iterations),
-                    callbacks.CheckpointEvery(manager, optimizer.iterations),
+                    callbacks.KeepCheckpointsAt(checkpoint, worker_dir or checkpoint_dir, keep_steps, step_reader),
+                    callbacks.CheckpointEvery(manager, step_reader),
                 ],
                 verbose=0,
             )

@@ -96,3 +96,10 @@ def test_an_experiment_without_control_tasks_reports_none():
     summary = summary_with_control(5.9)
     summary["config"]["control_tasks"] = []
     assert report.aggregate(summary)["positive_control"] is None
+
+
+def test_the_control_refuses_a_summary_without_its_figures():
+    summary = summary_with_control(5.9)
+    del summary["runs"][1]["final_eval"]["mlm_loss_at_mask"]
+    with pytest.raises(ValueError, match=r"the loss of mlm seeds \[0\]"):
+        report.aggregate(summary)

@@ -56,6 +56,7 @@ def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_ru
     # Same data position, masks, samples and (dropout 0) arithmetic: the logged losses after the resume point and
     # the final evaluation match the uninterrupted run.
     after = {r["step"]: r for r in uninterrupted["history"]}
+    assert len(uninterrupted["history"]) == 8 and resumed["history"], "a line every 5 steps, before and after the resume"
     for record in resumed["history"]:
         assert record["loss"] == pytest.approx(after[record["step"]]["loss"], rel=1e-4), record["step"]
     for name, value in uninterrupted["eval"].items():
@@ -243,9 +244,12 @@ def test_a_kept_checkpoint_cut_short_is_written_again(tmp_path):
     checkpoint.read(callbacks.kept_checkpoint_prefix(str(tmp_path), 5)).assert_consumed()
     assert float(variable.numpy()) == 3.0
     variable.assign(9.0)
-    callbacks.write_kept_checkpoint(checkpoint, str(tmp_path), 5)  # Complete already: left alone.
-    checkpoint.read(callbacks.kept_checkpoint_prefix(str(tmp_path), 5)).assert_consumed()
-    assert float(variable.numpy()) == 3.0
+    # A resume from before step 5 removes it (the resumed run writes its own); one from after keeps it.
+    callbacks.remove_kept_after(str(tmp_path), 5)
+    assert callbacks.has_kept_checkpoint(str(tmp_path), 5)
+    assert callbacks.pending_kept_steps(str(tmp_path), (5, 9), 5) == {9}
+    callbacks.remove_kept_after(str(tmp_path), 4)
+    assert not (tmp_path / "kept" / "ckpt-5").exists()
 
 
 def test_keep_checkpoint_steps_outside_the_run_are_refused(micro_config):
