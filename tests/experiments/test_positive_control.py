@@ -103,3 +103,19 @@ def test_the_control_refuses_a_summary_without_its_figures():
     del summary["runs"][1]["final_eval"]["mlm_loss_at_mask"]
     with pytest.raises(ValueError, match=r"the loss of mlm seeds \[0\]"):
         report.aggregate(summary)
+
+
+def test_a_control_without_held_out_data_is_refused_before_pretraining(pretraining_data, tmp_path):
+    import dataclasses
+
+    from electra_tf import config_io
+    from electra_tf.experiments import equal_compute
+    from tests.conftest import repo_root
+
+    config = config_io.load(equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json"))
+    config = dataclasses.replace(config, pretraining_overrides={"eval_holdout_shards": 0})
+    experiment = equal_compute.Experiment(config, str(tmp_path), "glue")
+    experiment.data_dir = pretraining_data
+    with pytest.raises(ValueError, match="The positive control reads held-out figures.*leaves none held out"):
+        experiment.measure_unigram()
+    assert not (tmp_path / equal_compute.UNIGRAM_FILE).exists()
