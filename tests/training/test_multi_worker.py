@@ -56,6 +56,7 @@ def test_two_workers_reproduce_the_single_process_run(micro_config, pretraining_
     assert "step 40/40" in log1  # The non-chief trains and logs like the chief, but writes nothing.
 
 
+@pytest.mark.large  # About 2.5 and 1 min on 2 cores: kept out of the default run's 15-minute budget.
 def test_a_sigkilled_worker_and_a_restart_resume_from_the_last_checkpoint(
     micro_config, pretraining_data, single_process, tmp_path
 ):

@@ -157,6 +157,7 @@ def test_shipped_pretraining_configs_load(name):
         assert config.masking.mask_prob == 0.25
 
 
+@pytest.mark.large  # About 2.5 and 1 min on 2 cores: kept out of the default run's 15-minute budget.
 def test_a_process_killed_during_a_save_leaves_the_previous_checkpoint_loadable(micro_config, pretraining_data, tmp_path):
     import os
 
