@@ -61,7 +61,7 @@ def has_kept_checkpoint(checkpoint_dir: str, step: int) -> bool:
     return tf.io.gfile.exists(os.path.join(os.path.dirname(kept_checkpoint_prefix(checkpoint_dir, step)), COMPLETE_FILE))
 
 
-def pending_kept_steps(checkpoint_dir: str, steps, restored_step: int) -> set:
+def pending_kept_steps(steps, restored_step: int) -> set:
     """The kept steps a run starting at `restored_step` writes: those after it. Kept checkpoints already past it
     belong to the interrupted path and are removed by `remove_kept_after`. The set depends only on the config and
     the restored step, so every worker computes the same one and all take part in the same writes."""

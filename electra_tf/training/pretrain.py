@@ -303,7 +303,7 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     step_reader = callbacks.StepReader(optimizer)  # Not optimizer.iterations itself: see StepReader.
     if chief:
         callbacks.remove_kept_after(checkpoint_dir, step)
-    keep_steps = callbacks.pending_kept_steps(checkpoint_dir, config.keep_checkpoint_steps, step)
+    keep_steps = callbacks.pending_kept_steps(config.keep_checkpoint_steps, step)
     # A step is one optimizer update; with gradient accumulation it consumes several batches.
     accumulation = config.optimizer.gradient_accumulation_steps
     train_fn, eval_fn = _datasets(config, train_data, metadata, step * accumulation)

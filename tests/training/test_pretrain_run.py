@@ -248,7 +248,7 @@ def test_a_kept_checkpoint_cut_short_is_written_again(tmp_path):
     # A resume from before step 5 removes it (the resumed run writes its own); one from after keeps it.
     callbacks.remove_kept_after(str(tmp_path), 5)
     assert callbacks.has_kept_checkpoint(str(tmp_path), 5)
-    assert callbacks.pending_kept_steps(str(tmp_path), (5, 9), 5) == {9}
+    assert callbacks.pending_kept_steps((5, 9), 5) == {9}
     callbacks.remove_kept_after(str(tmp_path), 4)
     assert not (tmp_path / "kept" / "ckpt-5").exists()
 
