@@ -1,13 +1,20 @@
 """electra_tf: ELECTRA pre-training and fine-tuning on TensorFlow 2 and Keras 3.
 
-The package is laid out by architecture:
+The package is laid out by architecture, on floors: a subpackage imports only from the floors below it
+(`tests/test_layering.py` checks this).
 
-- `electra_tf.tokenization`: WordPiece vocabularies (learned with HF `tokenizers`) and the one tokenizer used
-  everywhere (tf_text `FastBertTokenizer`).
-- `electra_tf.data`: pre-training TFRecords (corpus reading, packing, writing) and the tf.data input pipeline with
-  on-the-fly masking.
-- `electra_tf.cli`: the absl programs behind `bin/` and the `electra-*` console scripts.
-- `electra_tf.benchmarks`: throughput measurements behind `bin/benchmark`.
+0. Top-level modules: `io_utils` (atomic writes), `config_io` (dataclass configs as JSON), `errors`, `settings`
+   (the shared data folder), and `corpus` (reading and sharding text files).
+1. `ops` (tensor helpers for the objectives), `layers` (embeddings, heads, GELUs), `tokenization` (vocabularies and
+   the one tokenizer), `tasks` (fine-tuning tasks, readers, metrics), `optimizers` (AdamW, layer-wise decay,
+   schedules).
+2. `networks` (`ElectraEncoder`, `EncoderConfig`) and `data` (pre-training TFRecords and the masked tf.data input).
+3. `objectives`: ELECTRA, MLM and the paper's ablations.
+4. `models`: `ElectraPretrainer`, `ElectraClassifier`, saved encoders, FLOPs, the fine-tuning recipe.
+5. `interop`: HF and Google checkpoints, and converted checkpoints.
+6. `export`: the TF Serving SavedModel.
+7. `training`: the pre-training and fine-tuning drivers.
+8. `benchmarks`, then 9. `experiments`, then 10. `cli` (the absl programs behind `bin/`).
 """
 
 __version__ = "0.1.0"

@@ -117,7 +117,7 @@ def saved_encoder(vocabulary, tmp_path_factory) -> str:
     """A randomly initialised micro encoder saved the way bin/pretrain saves its discriminator."""
     import keras
 
-    from electra_tf.models.saving import save_encoder
+    from electra_tf.models import saving
     from electra_tf.networks.electra_encoder import ElectraEncoder
     from electra_tf.tokenization.tokenizer import tokenizer_settings
 
@@ -127,7 +127,7 @@ def saved_encoder(vocabulary, tmp_path_factory) -> str:
         embedding_size=32, dropout=0.0,
     )
     directory = tmp_path_factory.mktemp("encoder") / "discriminator"
-    save_encoder(encoder, str(directory), vocabulary, tokenizer_settings(vocabulary, True, None))
+    saving.save(saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, True, None)), str(directory))
     return str(directory)
 
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from typing import Sequence
 
-from electra_tf.data import corpus
+from electra_tf import corpus
 from electra_tf.data import pretraining_data_builder as builder
 from electra_tf.data.pretraining_dataset import pretraining_dataset
 

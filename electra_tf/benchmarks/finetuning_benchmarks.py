@@ -49,7 +49,7 @@ def save_random_encoder(encoder_config: EncoderConfig, vocab_file: str, director
     keras.utils.set_random_seed(0)
     config = dict(vars(encoder_config), vocab_size=vocabulary.size)
     encoder = ElectraEncoder(**config)
-    saving.save_encoder(encoder, directory, vocabulary, tokenizer_settings(vocabulary, True, None))
+    saving.save(saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, True, None)), directory)
     return directory
 
 

@@ -77,34 +77,8 @@ def hf_pretraining_step(encoder: dict, generator_fraction: float, batch_size: in
     generator.train()
     discriminator.train()
 
-    original = torch.randint(5, encoder["vocab_size"], (batch_size, seq_len)).to(device)
-    positions = torch.stack([torch.randperm(seq_len - 2)[:num_predictions] + 1 for _ in range(batch_size)]).to(device)
-    masked = original.scatter(1, positions, 4)
-    attention = torch.ones_like(original)
-    segments = torch.zeros_like(original)
-
-    autocast = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=dtype == "bfloat16")
-
-    def step():
-        with autocast:
-            loss = losses()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-
-    def losses():
-        logits = generator(input_ids=masked, attention_mask=attention, token_type_ids=segments).logits.float()
-        logits = torch.gather(logits, 1, positions[..., None].expand(-1, -1, logits.shape[-1]))
-        targets = torch.gather(original, 1, positions)
-        mlm = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-        noise = -torch.log(-torch.log(torch.rand_like(logits).clamp(1e-9, 1 - 1e-9)))
-        sampled = (logits.detach() + noise).argmax(-1)
-        corrupted = original.scatter(1, positions, sampled)
-        labels = (corrupted != original).float()
-        disc_logits = discriminator(input_ids=corrupted, attention_mask=attention, token_type_ids=segments).logits.float()
-        rtd = torch.nn.functional.binary_cross_entropy_with_logits(disc_logits, labels)
-        return mlm + 50.0 * rtd
+    step = _hf_step_function(torch, generator, discriminator, parameters, optimizer, encoder["vocab_size"], batch_size,
+                             seq_len, num_predictions, device, dtype)
 
     def synchronize():
         if torch.device(device).type == "cuda":
@@ -133,6 +107,41 @@ def hf_pretraining_step(encoder: dict, generator_fraction: float, batch_size: in
         "seq_len": seq_len,
         "windows": windows,
     }
+
+
+def _hf_step_function(torch, generator, discriminator, parameters, optimizer, vocab_size: int, batch_size: int,
+                      seq_len: int, num_predictions: int, device: str, dtype: str):
+    """One ELECTRA step of the HF models on a fixed random batch (MLM + 50 x replaced token detection, clipped)."""
+    original = torch.randint(5, vocab_size, (batch_size, seq_len)).to(device)
+    positions = torch.stack([torch.randperm(seq_len - 2)[:num_predictions] + 1 for _ in range(batch_size)]).to(device)
+    masked = original.scatter(1, positions, 4)
+    attention = torch.ones_like(original)
+    segments = torch.zeros_like(original)
+
+    autocast = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=dtype == "bfloat16")
+
+    def step():
+        with autocast:
+            loss = losses()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+
+    def losses():
+        logits = generator(input_ids=masked, attention_mask=attention, token_type_ids=segments).logits.float()
+        logits = torch.gather(logits, 1, positions[..., None].expand(-1, -1, logits.shape[-1]))
+        targets = torch.gather(original, 1, positions)
+        mlm = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        noise = -torch.log(-torch.log(torch.rand_like(logits).clamp(1e-9, 1 - 1e-9)))
+        sampled = (logits.detach() + noise).argmax(-1)
+        corrupted = original.scatter(1, positions, sampled)
+        labels = (corrupted != original).float()
+        disc_logits = discriminator(input_ids=corrupted, attention_mask=attention, token_type_ids=segments).logits.float()
+        rtd = torch.nn.functional.binary_cross_entropy_with_logits(disc_logits, labels)
+        return mlm + 50.0 * rtd
+
+    return step
 
 
 def main() -> None:

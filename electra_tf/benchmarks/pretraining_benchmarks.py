@@ -21,7 +21,7 @@ from electra_tf.data.pretraining_dataset import pretraining_dataset
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
 from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
-from electra_tf.training.optimization import create_optimizer
+from electra_tf.optimizers.config import create_optimizer
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 

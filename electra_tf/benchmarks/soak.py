@@ -93,6 +93,15 @@ def soak(
         sys.executable, "-m", "electra_tf.cli.pretrain",
         f"--config={soak_config}", f"--train_data={data_dir}", f"--model_dir={model_dir}",
     ]
+    losses, samples = _run_and_sample(command, log_path, model_dir, minutes, sample_seconds)
+    summary = _summary(losses, samples, model_dir, output_dir, minutes, checkpoint_every, keep_checkpoints, command)
+    io_utils.write_text_atomic(os.path.join(output_dir, "soak.json"), json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _run_and_sample(command: list, log_path: str, model_dir: str, minutes: float, sample_seconds: float):
+    """Runs `command` for `minutes`, reading its progress lines (losses) and sampling its memory and the model_dir's
+    disk use; kills it at the end. Returns (losses, samples)."""
     losses = []
     samples = []
     start = time.time()
@@ -124,6 +133,10 @@ def soak(
                 process.send_signal(signal.SIGKILL)
             process.wait()
             reader.join(timeout=10)
+    return losses, samples
+
+
+def _summary(losses, samples, model_dir, output_dir, minutes, checkpoint_every, keep_checkpoints, command) -> dict:
     import tensorflow as tf  # pylint: disable=import-outside-toplevel  (after the run: not in the sampled process)
 
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
@@ -131,7 +144,7 @@ def soak(
     second_half = [s for s in samples if s["seconds"] >= minutes * 30]
     steady = [s for s in samples if s["step"] > 0] or samples
     window = max(1, len(losses) // 10)
-    summary = {
+    return {
         "name": "soak",
         "minutes": minutes,
         "steps": losses[-1]["step"] if losses else 0,
@@ -152,5 +165,3 @@ def soak(
         "samples": samples,
         "losses": losses,
     }
-    io_utils.write_text_atomic(os.path.join(output_dir, "soak.json"), json.dumps(summary, indent=1) + "\n")
-    return summary

@@ -73,46 +73,52 @@ def main(argv: list[str]) -> None:
         print(json.dumps(result), flush=True)
         results.append(result)
 
-    if _SUITE.value == "finetune":
-        config = config_io.load(PretrainingConfig, _CONFIG.value)
-        texts = finetuning_benchmarks.long_texts(_GLUE_DIR.value, 64)
-        with tempfile.TemporaryDirectory() as tmp:
-            encoder_dir = finetuning_benchmarks.save_random_encoder(config.encoder, _VOCAB_FILE.value, os.path.join(tmp, "encoder"))
-            report(finetuning_benchmarks.finetuning_throughput(encoder_dir, texts, _BATCH_SIZE.value or 32))
-            for result in finetuning_benchmarks.serving_latency(encoder_dir, texts, compute_dtype=_SERVING_DTYPE.value):
-                report(result)
-        _print_table(results)
-        return
-    if _SUITE.value == "soak":
-        summary = soak.soak(_CONFIG.value, _DATA_DIR.value, _SOAK_MINUTES.value, _OUTPUT_DIR.value)
-        report({k: v for k, v in summary.items() if k not in ("samples", "losses")} | {"value": summary["rss_mb_max"], "unit": "MB max RSS"})
-        _print_table(results)
-        return
-    if _SUITE.value == "pretrain":
-        config = config_io.load(PretrainingConfig, _CONFIG.value)
-        report(
-            pretraining_benchmarks.pretraining_step(
-                config,
-                _DATA_DIR.value,
-                _BATCH_SIZE.value or 32,
-                mixed_precision=_MIXED_PRECISION.value,
-                jit_compile=_JIT_COMPILE.value,
-                steps_per_execution=_STEPS_PER_EXECUTION.value,
-            )
+    suites = {"finetune": _finetune_suite, "soak": _soak_suite, "pretrain": _pretrain_suite}
+    suites.get(_SUITE.value, _data_suite)(report)
+    _print_table(results)
+
+
+def _finetune_suite(report) -> None:
+    config = config_io.load(PretrainingConfig, _CONFIG.value)
+    texts = finetuning_benchmarks.long_texts(_GLUE_DIR.value, 64)
+    with tempfile.TemporaryDirectory() as tmp:
+        encoder_dir = finetuning_benchmarks.save_random_encoder(config.encoder, _VOCAB_FILE.value, os.path.join(tmp, "encoder"))
+        report(finetuning_benchmarks.finetuning_throughput(encoder_dir, texts, _BATCH_SIZE.value or 32))
+        for result in finetuning_benchmarks.serving_latency(encoder_dir, texts, compute_dtype=_SERVING_DTYPE.value):
+            report(result)
+
+
+def _soak_suite(report) -> None:
+    summary = soak.soak(_CONFIG.value, _DATA_DIR.value, _SOAK_MINUTES.value, _OUTPUT_DIR.value)
+    report({k: v for k, v in summary.items() if k not in ("samples", "losses")} | {"value": summary["rss_mb_max"], "unit": "MB max RSS"})
+
+
+def _pretrain_suite(report) -> None:
+    config = config_io.load(PretrainingConfig, _CONFIG.value)
+    report(
+        pretraining_benchmarks.pretraining_step(
+            config,
+            _DATA_DIR.value,
+            _BATCH_SIZE.value or 32,
+            mixed_precision=_MIXED_PRECISION.value,
+            jit_compile=_JIT_COMPILE.value,
+            steps_per_execution=_STEPS_PER_EXECUTION.value,
         )
-        if _PRECISION_RATIO.value:
-            mixed = "mixed_bfloat16" if _MIXED_PRECISION.value == "float32" else _MIXED_PRECISION.value
-            report(pretraining_benchmarks.precision_ratio(
-                config, _DATA_DIR.value, _BATCH_SIZE.value or 32, mixed, jit_compile=_JIT_COMPILE.value
-            ))
-        if _REFERENCE.value == "hf":
-            ours_flags = (f"--mixed_precision={_MIXED_PRECISION.value}", f"--steps_per_execution={_STEPS_PER_EXECUTION.value}",
-                          "--jit_compile" if _JIT_COMPILE.value else "--nojit_compile")
-            report(reference_comparison.compare_with_hf(
-                _CONFIG.value, _DATA_DIR.value, _BATCH_SIZE.value or 32, _PAIRS.value, ours_flags
-            ))
-        _print_table(results)
-        return
+    )
+    if _PRECISION_RATIO.value:
+        mixed = "mixed_bfloat16" if _MIXED_PRECISION.value == "float32" else _MIXED_PRECISION.value
+        report(pretraining_benchmarks.precision_ratio(
+            config, _DATA_DIR.value, _BATCH_SIZE.value or 32, mixed, jit_compile=_JIT_COMPILE.value
+        ))
+    if _REFERENCE.value == "hf":
+        ours_flags = (f"--mixed_precision={_MIXED_PRECISION.value}", f"--steps_per_execution={_STEPS_PER_EXECUTION.value}",
+                      "--jit_compile" if _JIT_COMPILE.value else "--nojit_compile")
+        report(reference_comparison.compare_with_hf(
+            _CONFIG.value, _DATA_DIR.value, _BATCH_SIZE.value or 32, _PAIRS.value, ours_flags
+        ))
+
+
+def _data_suite(report) -> None:
     report(data_benchmarks.build_steady_state([_CORPUS.value], _VOCAB_FILE.value))
     report(
         data_benchmarks.build_end_to_end([_END_TO_END_CORPUS.value], _VOCAB_FILE.value, _NUM_WORKERS.value or os.cpu_count())
@@ -121,7 +127,6 @@ def main(argv: list[str]) -> None:
         data_dir = os.path.join(tmp, "data")
         build_pretraining_data([_CORPUS.value], _VOCAB_FILE.value, data_dir, show_progress=False)
         report(data_benchmarks.input_pipeline(data_dir, batch_size=_BATCH_SIZE.value or 128))
-    _print_table(results)
 
 
 def run() -> None:

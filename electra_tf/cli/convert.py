@@ -15,7 +15,9 @@ import os
 from absl import flags
 
 from electra_tf.cli import common
-from electra_tf.interop import checkpoint, google, hf
+from electra_tf.interop import google, hf
+from electra_tf.models import saving
+from electra_tf.tokenization.vocabulary import VOCAB_FILE
 
 _FROM = flags.DEFINE_enum("from", None, ["hf", "google", "electra_tf"], "Source format.")
 _TO = flags.DEFINE_enum("to", "electra_tf", ["electra_tf", "hf"], "Target format.")
@@ -37,7 +39,7 @@ def _write(converted, destination: str) -> str:
     if _TO.value == "hf":
         hf.save_hf(converted, destination)
     else:
-        checkpoint.save(converted, destination)
+        saving.save(converted, destination)
     return destination
 
 
@@ -48,7 +50,7 @@ def main(argv: list[str]) -> None:
     written = []
     if _FROM.value == "google":
         src_dir = _SRC.value if os.path.isdir(_SRC.value) else os.path.dirname(_SRC.value)
-        vocab_file = _VOCAB_FILE.value or os.path.join(src_dir, "vocab.txt")
+        vocab_file = _VOCAB_FILE.value or os.path.join(src_dir, VOCAB_FILE)
         kinds = ["discriminator", "generator"] if _KIND.value == "both" else [_KIND.value]
         converted = [google.load_google(_SRC.value, vocab_file, kind, _NUM_HEADS.value, _LOWER_CASE.value) for kind in kinds]
         for kind, model in zip(kinds, converted):  # Convert all first: nothing is written if one fails.
@@ -58,7 +60,7 @@ def main(argv: list[str]) -> None:
             src = hf.download(_SRC.value) if _HUB_DOWNLOAD.value else _SRC.value
             model = hf.load_hf(src, _ALLOW_PICKLE.value)
         else:
-            model = checkpoint.load(_SRC.value)
+            model = saving.load(_SRC.value)
         written.append(_write(model, _DST.value))
     print(json.dumps({"written": written}))
 

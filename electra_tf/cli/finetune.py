@@ -17,7 +17,9 @@ from absl import flags
 
 from electra_tf import config_io, settings
 from electra_tf.cli import common
-from electra_tf.training import finetune, finetuning_recipe, layerwise_decay
+from electra_tf.models import finetuning_recipe
+from electra_tf.optimizers import layerwise_decay
+from electra_tf.training import finetune
 
 _TASK = flags.DEFINE_string("task", None, "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli) or a task JSON file.")
 _DATA_DIR = flags.DEFINE_string("data_dir", str(settings.data_dir() / "glue"), "The GLUE root: one folder per task.")

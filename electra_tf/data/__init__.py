@@ -1,1 +1,2 @@
-"""Pre-training data: corpus reading, packing, TFRecord writing, and the masked tf.data input pipeline."""
+"""Pre-training data: packing, TFRecord writing, metadata, and the masked tf.data input pipeline (corpus reading is
+the top-level `electra_tf.corpus`)."""

@@ -23,15 +23,15 @@ import tensorflow as tf
 import tqdm
 from absl import logging
 
-from electra_tf.data import corpus, example_codec, packing
+from electra_tf import corpus
+from electra_tf.data import example_codec, packing
 from electra_tf.data.packing import PackingConfig
 from electra_tf.data.metadata import METADATA_FILE, PretrainingDataMetadata, ShardInfo
 from electra_tf.tokenization.tokenizer import WordPieceTokenizer, tokenizer_settings
-from electra_tf.tokenization.vocabulary import Vocabulary
+from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
 
 SHARD_PATTERN = "pretrain_data-{index:05d}-of-{count:05d}.tfrecord"
 # The vocabulary is copied beside the shards, so training finds the exact one the data was built with.
-VOCAB_FILE = "vocab.txt"
 _AUTO_SHARD_BYTES = 128 << 20
 _MIN_AUTO_SHARDS = 16
 _TOKENIZE_BATCH_LINES = 2048

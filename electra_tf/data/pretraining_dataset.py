@@ -149,22 +149,41 @@ def pretraining_dataset(
         raise ValueError(f"batch_size={batch_size} does not divide evenly between {num_pipelines} input pipelines.")
 
     shard_paths, num_examples = select_shards(metadata, data_dir, split, holdout_shards)
+    examples = _examples_from(shard_paths, num_examples, start_step * batch_size, seed, num_epochs, shuffle_buffer_size,
+                              cycle_length)
     seq_len = metadata.max_seq_length
-    files = tf.constant(shard_paths)
-    first_example = start_step * batch_size
-    start_epoch = first_example // num_examples
-    end_epoch = num_epochs if num_epochs is not None else 1 << 62  # Counted from epoch 0, so resuming ends alike.
-    examples = tf.data.Dataset.range(start_epoch, end_epoch).flat_map(
-        lambda epoch: _epoch_examples(files, seed, epoch, shuffle_buffer_size, min(cycle_length, len(shard_paths)))
-    )
-    examples = examples.skip(first_example % num_examples)
 
     def with_noise(epoch, example_id, record):
         key = tf.stack([tf.constant(seed, tf.int64) * _ID_SHIFT + epoch, example_id])
         return record, tf.random.stateless_uniform([masking.NOISE_ROWS, seq_len], seed=key)
 
+    batches = examples.map(with_noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    batches = batches.batch(batch_size, drop_remainder=True)
+    if num_pipelines > 1:
+        per_pipeline = batch_size // num_pipelines
+        begin = pipeline_id * per_pipeline
+        batches = batches.map(lambda records, noise: (records[begin : begin + per_pipeline], noise[begin : begin + per_pipeline]))
+    batches = batches.map(_parse_and_mask_fn(metadata, masking_config), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _examples_from(shard_paths: list, num_examples: int, first_example: int, seed: int, num_epochs: Optional[int],
+                   shuffle_buffer_size: int, cycle_length: int) -> tf.data.Dataset:
+    """(epoch, example id, serialized record) from the global example `first_example` on: every epoch's order is a
+    function of the seed and the epoch, so a resumed run reads what an unbroken one would have."""
+    files = tf.constant(shard_paths)
+    start_epoch = first_example // num_examples
+    end_epoch = num_epochs if num_epochs is not None else 1 << 62  # Counted from epoch 0, so resuming ends alike.
+    examples = tf.data.Dataset.range(start_epoch, end_epoch).flat_map(
+        lambda epoch: _epoch_examples(files, seed, epoch, shuffle_buffer_size, min(cycle_length, len(shard_paths)))
+    )
+    return examples.skip(first_example % num_examples)
+
+
+def _parse_and_mask_fn(metadata: PretrainingDataMetadata, masking_config: masking.MaskingConfig):
+    """The batch function: parses the records and masks them with their noise."""
     special = metadata.special_token_ids
-    spec = example_codec.feature_spec(seq_len)
+    spec = example_codec.feature_spec(metadata.max_seq_length)
 
     def parse_and_mask(records, noise):
         features = tf.io.parse_example(records, spec)
@@ -188,11 +207,4 @@ def pretraining_dataset(
             "padding_mask": tf.cast(padding_mask, tf.int32),
         }
 
-    batches = examples.map(with_noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    batches = batches.batch(batch_size, drop_remainder=True)
-    if num_pipelines > 1:
-        per_pipeline = batch_size // num_pipelines
-        begin = pipeline_id * per_pipeline
-        batches = batches.map(lambda records, noise: (records[begin : begin + per_pipeline], noise[begin : begin + per_pipeline]))
-    batches = batches.map(parse_and_mask, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    return parse_and_mask

@@ -32,6 +32,7 @@ from absl import logging
 from electra_tf import config_io, errors, io_utils, settings
 from electra_tf.models.flops import pretraining_flops_per_step
 from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
+from electra_tf.tokenization.vocabulary import VOCAB_FILE
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 # The paper's GLUE dev metrics: Matthews correlation for CoLA, Spearman for STS-B, accuracy for the others.
@@ -240,7 +241,7 @@ class Experiment:
         self.config = config
         self.output_dir = output_dir
         self.glue_dir = glue_dir
-        self.vocab_file = os.path.join(output_dir, "vocab.txt")
+        self.vocab_file = os.path.join(output_dir, VOCAB_FILE)
         self.data_dir = os.path.join(output_dir, "pretraining_data")
         self.stage_seconds = {}
 
@@ -448,7 +449,7 @@ class Experiment:
                         else os.path.join(checkpoints, f"ckpt-{step}"))
                 tf.train.Checkpoint(model=model).restore(path).expect_partial()
             _, _, tokenizer = saving.load_encoder(os.path.join(self.run_dir(run), "discriminator"))
-            saving.save_encoder(model.discriminator, encoder_dir, Vocabulary.load(self.vocab_file), tokenizer)
+            saving.save(saving.SavedEncoder(model.discriminator, Vocabulary.load(self.vocab_file), tokenizer), encoder_dir)
             ran = True
         return ran
 

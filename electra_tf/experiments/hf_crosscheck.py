@@ -59,7 +59,7 @@ def _uncorrected_adamw(torch):
 
 def is_decayed(name: str) -> bool:
     """HF parameter names that weight decay applies to: not LayerNorm parameters, not biases (`NO_DECAY` in
-    `training.optimization`, in HF's naming)."""
+    `optimizers.adamw`, in HF's naming)."""
     return "LayerNorm" not in name and not name.endswith("bias")
 
 
@@ -98,14 +98,7 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
     from electra_tf.data.metadata import PretrainingDataMetadata  # pylint: disable=import-outside-toplevel
     from electra_tf.data.pretraining_dataset import pretraining_dataset, usable_holdout_shards  # pylint: disable=import-outside-toplevel
 
-    unsupported = {
-        "objective": (config.objective, "electra"),
-        "optimizer.name": (config.optimizer.name, "adamw"),
-        "optimizer.gradient_accumulation_steps": (config.optimizer.gradient_accumulation_steps, 1),
-    }
-    for field, (value, supported) in unsupported.items():
-        if value != supported:
-            raise ValueError(f"The HF cross-check reproduces {field}={supported!r} only, but the config has {value!r}.")
+    _check_supported(config)
     torch.manual_seed(seed)
     metadata = PretrainingDataMetadata.load(train_data)
     holdout = usable_holdout_shards(metadata, config.eval_holdout_shards)
@@ -116,6 +109,43 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
 
     encoder = dict(dataclasses.asdict(config.encoder), vocab_size=metadata.tokenizer["vocab_size"])
     generator, discriminator, parameters = build_hf_electra(encoder, config.generator_fraction)
+    optimizer, schedule, rate = _hf_optimizer(torch, config, generator, discriminator, parameters)
+    generator.train()
+    discriminator.train()
+    records, window, started = [], _Window(), time.perf_counter()
+    for step, batch in enumerate(batches, start=1):
+        tensors = {k: torch.from_numpy(np.array(v)) for k, v in batch.items()}
+        loss, statistics = _hf_loss(torch, config, generator, discriminator, tensors)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.optimizer.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(parameters, config.optimizer.clip_norm)
+        optimizer.step()
+        schedule.step()
+        window.add(**statistics)
+        if step % log_every == 0 or step == steps:
+            record = {"step": step, **window.result(), "learning_rate": config.optimizer.learning_rate * rate(step),
+                      "seconds": round(time.perf_counter() - started, 1)}
+            records.append(record)
+            window = _Window()
+            print("hf step " + " ".join(f"{k}={v:.4g}" for k, v in record.items()), flush=True)
+    return records
+
+
+def _check_supported(config: PretrainingConfig) -> None:
+    unsupported = {
+        "objective": (config.objective, "electra"),
+        "optimizer.name": (config.optimizer.name, "adamw"),
+        "optimizer.gradient_accumulation_steps": (config.optimizer.gradient_accumulation_steps, 1),
+    }
+    for field, (value, supported) in unsupported.items():
+        if value != supported:
+            raise ValueError(f"The HF cross-check reproduces {field}={supported!r} only, but the config has {value!r}.")
+
+
+def _hf_optimizer(torch, config: PretrainingConfig, generator, discriminator, parameters):
+    """AdamW with the same no-decay rule and bias-correction setting, and google-research/electra's schedule.
+    Returns the optimizer, its scheduler, and the schedule's factor of the peak rate as a function of the step."""
     named = {id(p): n for n, p in list(discriminator.named_parameters()) + list(generator.named_parameters())}
     decayed = [p for p in parameters if is_decayed(named[id(p)])]
     undecayed = [p for p in parameters if not is_decayed(named[id(p)])]
@@ -129,57 +159,43 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
         factor = max(0.0, 1.0 - step / max(1, config.num_train_steps))
         return factor * min(1.0, step / opt.warmup_steps) if opt.warmup_steps > 0 else factor
 
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
-    generator.train()
-    discriminator.train()
-    records, window, started = [], _Window(), time.perf_counter()
-    for step, batch in enumerate(batches, start=1):
-        t = {k: torch.from_numpy(np.array(v)) for k, v in batch.items()}
-        ids, original, positions = t["token_ids"].long(), t["original_token_ids"].long(), t["mask_positions"].long()
-        attention, segments, weights = t["padding_mask"].long(), t["segment_ids"].long(), t["mask_weights"].float()
-        hidden = generator.electra(input_ids=ids, attention_mask=attention, token_type_ids=segments).last_hidden_state
-        hidden = torch.gather(hidden, 1, positions[..., None].expand(-1, -1, hidden.shape[-1]))
-        logits = generator.generator_lm_head(generator.generator_predictions(hidden))
-        targets = t["mask_ids"].long()
-        per_position = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-        mlm_loss = (per_position * weights).sum() / weights.sum().clamp(min=1e-5)
-        with torch.no_grad():
-            noise = torch.rand_like(logits).clamp(1e-9, 1 - 1e-9)
-            scores = logits / config.temperature - torch.log(-torch.log(noise))
-            if config.disallow_correct:
-                scores -= 1e4 * torch.nn.functional.one_hot(t["mask_ids"].long(), scores.shape[-1])
-            sampled = scores.argmax(-1)
-            used = weights > 0
-            corrupted = ids.clone()
-            corrupted.scatter_(1, positions, torch.where(used, sampled, torch.gather(ids, 1, positions)))
-            real = attention.bool()
-            labels = (corrupted != original) & real
-        disc_logits = discriminator(input_ids=corrupted, attention_mask=attention, token_type_ids=segments).logits
-        per_token = torch.nn.functional.binary_cross_entropy_with_logits(disc_logits, labels.float(), reduction="none")
-        rtd_loss = (per_token * real).sum() / real.sum()
-        loss = config.generator_weight * mlm_loss + config.discriminator_weight * rtd_loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if opt.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(parameters, opt.clip_norm)
-        optimizer.step()
-        schedule.step()
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, rate), rate
 
-        with torch.no_grad():
-            predicted = (disc_logits > 0) & real
-            window.add(
-                generator_loss=float(mlm_loss), discriminator_loss=float(rtd_loss),
-                mlm_correct=float(((logits.argmax(-1) == targets).float() * weights).sum()), mlm_weight=float(weights.sum()),
-                correct=float(((predicted == labels) & real).sum()), real=float(real.sum()), replaced=float(labels.sum()),
-                predicted=float(predicted.sum()), true_positive=float((predicted & labels).sum()),
-            )
-        if step % log_every == 0 or step == steps:
-            record = {"step": step, **window.result(), "learning_rate": opt.learning_rate * rate(step),
-                      "seconds": round(time.perf_counter() - started, 1)}
-            records.append(record)
-            window = _Window()
-            print("hf step " + " ".join(f"{k}={v:.4g}" for k, v in record.items()), flush=True)
-    return records
+
+def _hf_loss(torch, config: PretrainingConfig, generator, discriminator, t: dict):
+    """One step's loss (generator MLM + weighted replaced token detection) and the statistics `_Window` averages."""
+    ids, original, positions = t["token_ids"].long(), t["original_token_ids"].long(), t["mask_positions"].long()
+    attention, segments, weights = t["padding_mask"].long(), t["segment_ids"].long(), t["mask_weights"].float()
+    hidden = generator.electra(input_ids=ids, attention_mask=attention, token_type_ids=segments).last_hidden_state
+    hidden = torch.gather(hidden, 1, positions[..., None].expand(-1, -1, hidden.shape[-1]))
+    logits = generator.generator_lm_head(generator.generator_predictions(hidden))
+    targets = t["mask_ids"].long()
+    per_position = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    mlm_loss = (per_position * weights).sum() / weights.sum().clamp(min=1e-5)
+    with torch.no_grad():
+        noise = torch.rand_like(logits).clamp(1e-9, 1 - 1e-9)
+        scores = logits / config.temperature - torch.log(-torch.log(noise))
+        if config.disallow_correct:
+            scores -= 1e4 * torch.nn.functional.one_hot(t["mask_ids"].long(), scores.shape[-1])
+        sampled = scores.argmax(-1)
+        used = weights > 0
+        corrupted = ids.clone()
+        corrupted.scatter_(1, positions, torch.where(used, sampled, torch.gather(ids, 1, positions)))
+        real = attention.bool()
+        labels = (corrupted != original) & real
+    disc_logits = discriminator(input_ids=corrupted, attention_mask=attention, token_type_ids=segments).logits
+    per_token = torch.nn.functional.binary_cross_entropy_with_logits(disc_logits, labels.float(), reduction="none")
+    rtd_loss = (per_token * real).sum() / real.sum()
+    loss = config.generator_weight * mlm_loss + config.discriminator_weight * rtd_loss
+    with torch.no_grad():
+        predicted = (disc_logits > 0) & real
+        statistics = dict(
+            generator_loss=float(mlm_loss), discriminator_loss=float(rtd_loss),
+            mlm_correct=float(((logits.argmax(-1) == targets).float() * weights).sum()), mlm_weight=float(weights.sum()),
+            correct=float(((predicted == labels) & real).sum()), real=float(real.sum()), replaced=float(labels.sum()),
+            predicted=float(predicted.sum()), true_positive=float((predicted & labels).sum()),
+        )
+    return loss, statistics
 
 
 def main() -> None:

@@ -32,7 +32,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from electra_tf.interop import checkpoint, name_mapping
+from electra_tf.interop import name_mapping
+from electra_tf.models import saving
 
 MAX_CONSTANT_BYTES = 1 << 30
 COMPUTE_DTYPES = ("float32", "bfloat16")
@@ -42,7 +43,7 @@ _NEGATIVE = -1e9  # Added to the attention scores of padding keys, as Keras's ma
 def _encoder_weights(encoder) -> dict:
     """{path in the name-mapping table: float32 array in TF1's layout, (in, out) kernels and 1-D biases}."""
     config = encoder.encoder_config
-    variables = checkpoint.variables_by_path(encoder)
+    variables = saving.variables_by_path(encoder)
     prefix = encoder.name + "/"
     variables = {path[len(prefix):] if path.startswith(prefix) else path: v for path, v in variables.items()}
     rows = name_mapping.encoder_rows(config.num_layers, encoder.embeddings_projection is not None)
@@ -94,34 +95,37 @@ def _layer_arrays(weights: dict, index: int, num_heads: int, last: bool) -> dict
     return arrays
 
 
-class InferenceClassifier(tf.Module):
-    """`ElectraClassifier`'s inference forward pass, as a `tf.Module` that owns copies of its weights.
+class InferenceEncoder(tf.Module):
+    """An `ElectraEncoder`'s inference forward pass, as a `tf.Module` that owns copies of its weights. Task heads
+    (classification here; span and tagging heads alike) sit on top of it, so there is one copy of the encoder.
 
     Args:
-        classifier: `ElectraClassifier`. Read once; later changes to it are not seen.
+        encoder: `ElectraEncoder`. Read once; later changes to it are not seen.
         compute_dtype: "float32" or "bfloat16". Defaults to "float32".
         constant_kernels: bool or None. Store the kernels as graph constants; None does so when they fit in
             `MAX_CONSTANT_BYTES`. Defaults to None.
+        first_token_only: bool. Run the last layer at `[CLS]` only and return its `(batch, hidden)` output, for heads
+            that read nothing else (sentence classification). Defaults to False: every position.
 
     Call with int32 `token_ids`, `segment_ids` and `padding_mask`, each `(batch, seq_len)`, with the padding at the
-    end, as `ClassifierPreprocessor` packs them. Returns the classifier's outputs in float32: logits
-    `(batch, labels)`, or scores `(batch,)` for regression.
+    end, as the preprocessors pack them. Returns float32 hidden states: `(batch, hidden)` at `[CLS]` with
+    `first_token_only`, else `(batch, length, hidden)`, where `length` is the batch's longest real sequence (the
+    padding beyond it is cut).
     """
 
-    def __init__(self, classifier, compute_dtype: str = "float32", constant_kernels=None):
-        super().__init__(name="inference_classifier")
+    def __init__(self, encoder, compute_dtype: str = "float32", constant_kernels=None, first_token_only: bool = False):
+        super().__init__(name="inference_encoder")
         if compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, but received {compute_dtype!r}.")
-        encoder = classifier.encoder
         config = encoder.encoder_config
         self.num_heads = config.num_heads
         self.hidden_size = config.hidden_size
         self.epsilon = config.layer_norm_epsilon
         self.approximate_gelu = config.hidden_act == "gelu_tanh"
-        self.regression = classifier.regression
+        self.first_token_only = first_token_only
         self.compute_dtype = tf.as_dtype(compute_dtype)
         weights = _encoder_weights(encoder)
-        layers = [_layer_arrays(weights, i, config.num_heads, last=i == config.num_layers - 1)
+        layers = [_layer_arrays(weights, i, config.num_heads, last=first_token_only and i == config.num_layers - 1)
                   for i in range(config.num_layers)]
         if constant_kernels is None:
             kernel_bytes = sum(a.nbytes for layer in layers for name, a in layer.items() if name.endswith("kernel"))
@@ -130,19 +134,16 @@ class InferenceClassifier(tf.Module):
                 logging.info("Kernels are %.2f GB: stored as variables, not graph constants.", kernel_bytes / 1e9)
         self.constant_kernels = constant_kernels
 
-        def variable(value, name, dtype=tf.float32):
-            return tf.Variable(tf.constant(value, dtype), trainable=False, name=name)
-
         def matmul_weight(value, name):
             """Kernels and biases of the matmuls, in the compute dtype; kernels as constants if chosen."""
             if constant_kernels and name.endswith("kernel"):
                 return tf.constant(value, self.compute_dtype, name=name)
-            return variable(value, name, self.compute_dtype)
+            return plain_variable(value, name, self.compute_dtype)
 
-        self.token_table = variable(weights["embeddings/token_embedding/embeddings"], "token_table")
-        self.position_table = variable(weights["embeddings/position_embedding/embeddings"], "position_table")
-        self.segment_table = variable(weights["embeddings/segment_embedding/embeddings"], "segment_table")
-        self.embedding_norm = [variable(weights[f"embeddings/embeddings_layer_norm/{n}"], f"embedding_norm_{n}")
+        self.token_table = plain_variable(weights["embeddings/token_embedding/embeddings"], "token_table")
+        self.position_table = plain_variable(weights["embeddings/position_embedding/embeddings"], "position_table")
+        self.segment_table = plain_variable(weights["embeddings/segment_embedding/embeddings"], "segment_table")
+        self.embedding_norm = [plain_variable(weights[f"embeddings/embeddings_layer_norm/{n}"], f"embedding_norm_{n}")
                                for n in ("gamma", "beta")]
         self.projection = None
         if encoder.embeddings_projection is not None:
@@ -150,11 +151,8 @@ class InferenceClassifier(tf.Module):
                                for n in ("kernel", "bias")]
         self.layers = []
         for i, arrays in enumerate(layers):
-            make = {name: variable if "_norm_" in name else matmul_weight for name in arrays}
+            make = {name: plain_variable if "_norm_" in name else matmul_weight for name in arrays}
             self.layers.append({name: make[name](value, f"layer_{i}_{name}") for name, value in arrays.items()})
-        head = classifier.get_layer("head")
-        scale = classifier.target_scale if self.regression else 1.0  # Folded in: the model outputs scale x dense.
-        self.head = [variable(head.kernel.numpy() * scale, "head_kernel"), variable(head.bias.numpy() * scale, "head_bias")]
 
     def _layer_norm(self, x, gamma, beta):
         """Layer norm in float32, returned in the compute dtype."""
@@ -189,27 +187,68 @@ class InferenceClassifier(tf.Module):
         x = self._dense(hidden, layer["ffn_output_kernel"], layer["ffn_output_bias"], residual=x)
         return self._layer_norm(x, layer["ffn_norm_gamma"], layer["ffn_norm_beta"])
 
+    def _embed(self, token_ids, segment_ids, length):
+        """(batch * length, hidden) embeddings, projected, in the compute dtype."""
+        x = (tf.gather(self.token_table, token_ids) + tf.gather(self.segment_table, segment_ids)
+             + self.position_table[:length])
+        x = self._layer_norm(tf.reshape(x, [-1, self.token_table.shape[1]]), *self.embedding_norm)
+        return x if self.projection is None else self._dense(x, *self.projection)
+
     def __call__(self, token_ids, segment_ids, padding_mask):
         padding_mask = tf.cast(padding_mask, tf.int32)
         length = tf.maximum(tf.reduce_max(tf.reduce_sum(padding_mask, axis=1)), 1)
         token_ids, segment_ids, padding_mask = (t[:, :length] for t in (token_ids, segment_ids, padding_mask))
         batch = tf.shape(token_ids)[0]
-        x = (tf.gather(self.token_table, token_ids) + tf.gather(self.segment_table, segment_ids)
-             + self.position_table[:length])
-        x = self._layer_norm(tf.reshape(x, [-1, self.token_table.shape[1]]), *self.embedding_norm)
-        if self.projection is not None:
-            x = self._dense(x, *self.projection)
+        x = self._embed(token_ids, segment_ids, length)
         mask_bias = tf.cast((1.0 - tf.cast(padding_mask, tf.float32)) * _NEGATIVE, self.compute_dtype)
         mask_bias = tf.reshape(mask_bias, [batch, 1, 1, length])
-        for layer in self.layers[:-1]:
+        full_layers = self.layers[:-1] if self.first_token_only else self.layers
+        for layer in full_layers:
             query, key, value = tf.unstack(self._heads(x, layer["qkv_kernel"], layer["qkv_bias"], batch))
             x = self._feedforward(self._attention(query, key, value, mask_bias, layer, residual=x), layer)
+        if not self.first_token_only:
+            return tf.cast(tf.reshape(x, [batch, length, self.hidden_size]), tf.float32)
         # The last layer: keys and values at every position, everything else at [CLS] only.
         layer = self.layers[-1]
         key, value = tf.unstack(self._heads(x, layer["key_value_kernel"], layer["key_value_bias"], batch))
         first = tf.reshape(x, [batch, -1, self.hidden_size])[:, 0, :]
         query = self._heads(first, layer["query_kernel"], layer["query_bias"], batch)[0]
         first = self._attention(query, key, value, mask_bias, layer, residual=first)
-        first = tf.cast(self._feedforward(first, layer), tf.float32)
+        return tf.cast(self._feedforward(first, layer), tf.float32)
+
+
+def plain_variable(value, name, dtype=tf.float32) -> tf.Variable:
+    """A non-trainable `tf.Variable` holding `value` (what TF Serving's TF1 saver restores)."""
+    return tf.Variable(tf.constant(value, dtype), trainable=False, name=name)
+
+
+class InferenceClassifier(tf.Module):
+    """`ElectraClassifier`'s inference forward pass: an `InferenceEncoder` read at `[CLS]`, and the dense head.
+
+    Args:
+        classifier: `ElectraClassifier`. Read once; later changes to it are not seen.
+        compute_dtype: "float32" or "bfloat16". Defaults to "float32".
+        constant_kernels: bool or None. See `InferenceEncoder`. Defaults to None.
+
+    Call with int32 `token_ids`, `segment_ids` and `padding_mask`, each `(batch, seq_len)`, with the padding at the
+    end, as `ClassifierPreprocessor` packs them. Returns the classifier's outputs in float32: logits
+    `(batch, labels)`, or scores `(batch,)` for regression.
+    """
+
+    def __init__(self, classifier, compute_dtype: str = "float32", constant_kernels=None):
+        super().__init__(name="inference_classifier")
+        self.encoder = InferenceEncoder(classifier.encoder, compute_dtype, constant_kernels, first_token_only=True)
+        self.regression = classifier.regression
+        head = classifier.get_layer("head")
+        scale = classifier.target_scale if self.regression else 1.0  # Folded in: the model outputs scale x dense.
+        self.head = [plain_variable(head.kernel.numpy() * scale, "head_kernel"),
+                     plain_variable(head.bias.numpy() * scale, "head_bias")]
+
+    @property
+    def constant_kernels(self) -> bool:
+        return self.encoder.constant_kernels
+
+    def __call__(self, token_ids, segment_ids, padding_mask):
+        first = self.encoder(token_ids, segment_ids, padding_mask)
         outputs = tf.nn.bias_add(tf.matmul(first, self.head[0]), self.head[1])
         return outputs[:, 0] if self.regression else outputs

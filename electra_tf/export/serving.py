@@ -9,9 +9,10 @@ for regression, `score` (float32). Empty and over-long texts are packed like any
 The model in the graph is `inference_graph.InferenceClassifier`: the classifier's forward pass on plain variables
 and constants, rewritten for latency. TF Serving's session loader can restore it, which it cannot do for the Keras
 model itself (see that module). The export is checked before it is published: every op must be core TensorFlow or
-a tf_text op that stock TF Serving runs, and no op in the serving signature may read or write files
-(`op_allowlist.py`). It is written to a temporary folder and renamed into `<export_dir>/<version>/`, the versioned
-layout TF Serving watches, so a half-written version never appears.
+a tf_text op that stock TF Serving runs; no op in the serving signature may read or write files
+(`op_allowlist.py`); and its outputs on the warmup texts must match the Keras classifier's within
+`EXPORT_TOLERANCE` (`check_against_keras`). It is written to a temporary folder and renamed into
+`<export_dir>/<version>/`, the versioned layout TF Serving watches, so a half-written version never appears.
 """
 
 import os
@@ -28,6 +29,10 @@ from electra_tf.models.classifier_preprocessor import TEXT_A, TEXT_B
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_TEXTS = ("", "A short sentence.", "a much longer input " * 200)
+# How far the exported graph's outputs may be from the Keras model's on the warmup texts before the export is refused:
+# absolute, on probabilities (classification) or on scores divided by the task's target scale (regression). float32
+# differs only by summation order (about 1e-6 measured); bfloat16 rounds the matmuls (about 1e-3 on ELECTRA-Small).
+EXPORT_TOLERANCE = {"float32": 1e-4, "bfloat16": 3e-2}
 
 
 class ServingModule(tf.Module):
@@ -102,10 +107,38 @@ def export_classifier(classifier, export_dir: str, version: Optional[int] = None
                 f"The serving signature uses ops that read or write files: {file_io}. Serving must not touch the "
                 "filesystem; remove them from the model or preprocessor."
             )
+        difference = check_against_keras(staging, classifier, compute_dtype)
         if warmup:
             write_warmup_requests(staging, module.text_keys, model_name)
-    logging.info("Exported %s", final)
+    logging.info("Exported %s (largest difference from the Keras model on the warmup texts: %.2e).", final, difference)
     return final
+
+
+def check_against_keras(saved_model_dir: str, classifier, compute_dtype: str = "float32") -> float:
+    """Runs the saved `serving_default` and the Keras classifier on the warmup texts and returns the largest
+    difference; raises `ValueError` (so nothing is published) if it exceeds `EXPORT_TOLERANCE[compute_dtype]`.
+
+    The serving graph is a second implementation of the forward pass (`inference_graph`), so this is what keeps it
+    from drifting from the model it exports.
+    """
+    texts = {key: tf.constant(WARMUP_TEXTS if i == 0 else WARMUP_TEXTS[::-1])
+             for i, key in enumerate(classifier.preprocessor.text_keys)}
+    served = tf.saved_model.load(saved_model_dir).signatures["serving_default"](**texts)
+    outputs = classifier(classifier.preprocessor(texts), training=False)
+    if classifier.regression:
+        scale = classifier.target_scale
+        difference = float(tf.reduce_max(tf.abs(served["score"] - tf.cast(outputs, tf.float32)))) / scale
+    else:
+        expected = tf.nn.softmax(tf.cast(outputs, tf.float32), axis=-1)
+        difference = float(tf.reduce_max(tf.abs(served["probabilities"] - expected)))
+    tolerance = EXPORT_TOLERANCE[compute_dtype]
+    if not difference <= tolerance:
+        raise ValueError(
+            f"The exported graph's outputs differ from the Keras classifier's by {difference:.3g} on the warmup texts "
+            f"(tolerance {tolerance:g} for compute_dtype={compute_dtype}), so it was not published. The serving "
+            "forward pass (electra_tf/export/inference_graph.py) no longer matches the model: please report it."
+        )
+    return difference
 
 
 def write_warmup_requests(saved_model_dir: str, text_keys, model_name: str) -> Optional[str]:

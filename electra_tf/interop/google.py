@@ -16,15 +16,16 @@ from typing import Optional
 
 import tensorflow as tf
 
-from electra_tf.interop import checkpoint, name_mapping
+from electra_tf.interop import name_mapping
 from electra_tf.interop.hf import assign
+from electra_tf.models import saving
 from electra_tf.networks.electra_encoder import ElectraEncoder
 from electra_tf.networks.encoder_config import EncoderConfig
 from electra_tf.tokenization.tokenizer import tokenizer_settings
 from electra_tf.tokenization.vocabulary import Vocabulary
 
 SKIPPED = re.compile(r"(/adam_[mv]$|^global_step$|^temperature$)")
-SCOPES = {checkpoint.DISCRIMINATOR: "electra", checkpoint.GENERATOR: "generator"}
+SCOPES = {saving.DISCRIMINATOR: "electra", saving.GENERATOR: "generator"}
 GOOGLE_ACTIVATION = "gelu"  # google-research/electra's `modeling.gelu`: x * 0.5 * (1 + erf(x / sqrt(2))).
 
 
@@ -51,7 +52,7 @@ def encoder_config(tensors: dict, kind: str, num_heads: Optional[int], max_posit
     hidden_size = tensors[f"{scope}/encoder/layer_0/attention/self/query/kernel"].shape[1]
     intermediate_size = tensors[f"{scope}/encoder/layer_0/intermediate/dense/kernel"].shape[1]
     if num_heads is None:
-        if kind == checkpoint.DISCRIMINATOR:
+        if kind == saving.DISCRIMINATOR:
             raise ValueError("Pass num_heads (--num_heads) for the discriminator: shapes do not tell it.")
         num_heads = max(1, hidden_size // 64)
     return EncoderConfig(
@@ -67,8 +68,8 @@ def encoder_config(tensors: dict, kind: str, num_heads: Optional[int], max_posit
     )
 
 
-def load_google(path: str, vocab_file: str, kind: str = checkpoint.DISCRIMINATOR, num_heads: Optional[int] = None,
-                lower_case: bool = True) -> checkpoint.Converted:
+def load_google(path: str, vocab_file: str, kind: str = saving.DISCRIMINATOR, num_heads: Optional[int] = None,
+                lower_case: bool = True) -> saving.SavedEncoder:
     """Builds the discriminator or the generator (with its head) from a Google TF1 checkpoint."""
     if kind not in SCOPES:
         raise ValueError(f"kind must be 'discriminator' or 'generator', not {kind!r}.")
@@ -84,12 +85,12 @@ def load_google(path: str, vocab_file: str, kind: str = checkpoint.DISCRIMINATOR
     def name_of(row):  # Embeddings are always electra/; the rest is under the model's own scope.
         return ("electra/" if row.google.startswith("embeddings/") else f"{scope}/") + row.google
 
-    used = assign(checkpoint.variables_by_path(encoder), rows, tensors, name_of, False, path)
-    head = checkpoint.build_head(kind, encoder, GOOGLE_ACTIVATION)
-    used |= assign(checkpoint.variables_by_path(head), checkpoint.head_rows(kind), tensors, lambda r: r.google, False, path)
-    other = "generator" if kind == checkpoint.DISCRIMINATOR else "electra"
-    other_head = "generator_predictions" if kind == checkpoint.DISCRIMINATOR else "discriminator_predictions"
+    used = assign(saving.variables_by_path(encoder), rows, tensors, name_of, False, path)
+    head = saving.build_head(kind, encoder, GOOGLE_ACTIVATION)
+    used |= assign(saving.variables_by_path(head), name_mapping.head_rows(kind), tensors, lambda r: r.google, False, path)
+    other = "generator" if kind == saving.DISCRIMINATOR else "electra"
+    other_head = "generator_predictions" if kind == saving.DISCRIMINATOR else "discriminator_predictions"
     unexpected = sorted(n for n in set(tensors) - used if not n.startswith((f"{other}/", f"{other_head}/")))
     if unexpected:
         raise ValueError(f"{path} has variable(s) that are not ELECTRA's: {unexpected[:12]}.")
-    return checkpoint.Converted(encoder, head, kind, GOOGLE_ACTIVATION, vocabulary, tokenizer_settings(vocabulary, lower_case, None))
+    return saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, lower_case, None), head, kind, GOOGLE_ACTIVATION)

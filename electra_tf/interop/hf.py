@@ -16,15 +16,16 @@ import numpy as np
 import tensorflow as tf
 
 from electra_tf import io_utils
-from electra_tf.interop import checkpoint, name_mapping
+from electra_tf.interop import name_mapping
+from electra_tf.models import saving
 from electra_tf.networks.electra_encoder import ElectraEncoder
 from electra_tf.networks.encoder_config import EncoderConfig
 from electra_tf.tokenization.tokenizer import tokenizer_settings
-from electra_tf.tokenization.vocabulary import Vocabulary
+from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
 
 ARCHITECTURES = {
-    "ElectraForPreTraining": checkpoint.DISCRIMINATOR,
-    "ElectraForMaskedLM": checkpoint.GENERATOR,
+    "ElectraForPreTraining": saving.DISCRIMINATOR,
+    "ElectraForMaskedLM": saving.GENERATOR,
     "ElectraModel": None,
 }
 ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"}
@@ -43,7 +44,7 @@ def download(repo_id: str, cache_dir: Optional[str] = None) -> str:
         raise ValueError("Downloading from the HF hub needs huggingface_hub: pip install huggingface_hub.") from None
     return snapshot_download(
         repo_id, cache_dir=cache_dir,
-        allow_patterns=["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"],
+        allow_patterns=["config.json", "model.safetensors", VOCAB_FILE, "tokenizer_config.json", "special_tokens_map.json"],
     )
 
 
@@ -127,12 +128,12 @@ def assign(variables: dict, rows: list, tensors: dict, name_of, from_torch: bool
     return {name_of(row) for row in rows}
 
 
-def load_hf(src: str, allow_pickle: bool = False) -> checkpoint.Converted:
+def load_hf(src: str, allow_pickle: bool = False) -> saving.SavedEncoder:
     """Builds our encoder (and head) from an HF directory."""
     config = read_config(src)
-    vocab_path = os.path.join(src, "vocab.txt")
+    vocab_path = os.path.join(src, VOCAB_FILE)
     if not tf.io.gfile.exists(vocab_path):
-        raise FileNotFoundError(f"{src} lacks vocab.txt.")
+        raise FileNotFoundError(f"{src} lacks {VOCAB_FILE}.")
     vocabulary = Vocabulary.load(vocab_path)
     tensors = read_tensors(src, allow_pickle)
     encoder_config = encoder_config_from_hf(config)
@@ -140,18 +141,18 @@ def load_hf(src: str, allow_pickle: bool = False) -> checkpoint.Converted:
         raise ValueError(f"{src}: vocab.txt has {vocabulary.size} tokens but config.json says vocab_size={encoder_config.vocab_size}.")
     encoder = ElectraEncoder.from_encoder_config(encoder_config)
     rows = name_mapping.encoder_rows(encoder_config.num_layers, encoder.embeddings_projection is not None)
-    used = assign(checkpoint.variables_by_path(encoder), rows, tensors, lambda r: PREFIX + r.hf, True, src)
+    used = assign(saving.variables_by_path(encoder), rows, tensors, lambda r: PREFIX + r.hf, True, src)
     kind = ARCHITECTURES[(config.get("architectures") or ["ElectraModel"])[0]]
     head, head_act = None, encoder_config.hidden_act
     if kind is not None:
-        head_act = encoder_config.hidden_act if kind == checkpoint.DISCRIMINATOR else "gelu"  # HF's generator head.
-        head = checkpoint.build_head(kind, encoder, head_act)
-        used |= assign(checkpoint.variables_by_path(head), checkpoint.head_rows(kind), tensors, lambda r: r.hf, True, src)
+        head_act = encoder_config.hidden_act if kind == saving.DISCRIMINATOR else "gelu"  # HF's generator head.
+        head = saving.build_head(kind, encoder, head_act)
+        used |= assign(saving.variables_by_path(head), name_mapping.head_rows(kind), tensors, lambda r: r.hf, True, src)
     unexpected = sorted(set(tensors) - used - set(IGNORED))
     if unexpected:
         raise ValueError(f"{src} has tensor(s) electra_tf does not know: {unexpected[:12]}. Is it an ELECTRA checkpoint?")
     lower_case, strip_accents = _tokenizer_flags(src)
-    return checkpoint.Converted(encoder, head, kind, head_act, vocabulary, tokenizer_settings(vocabulary, lower_case, strip_accents))
+    return saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, lower_case, strip_accents), head, kind, head_act)
 
 
 def _tokenizer_flags(src: str):
@@ -163,9 +164,9 @@ def _tokenizer_flags(src: str):
     return bool(config.get("do_lower_case", True)), config.get("strip_accents")
 
 
-def hf_config(converted: checkpoint.Converted) -> dict:
+def hf_config(converted: saving.SavedEncoder) -> dict:
     config = converted.encoder.encoder_config
-    architecture = {checkpoint.DISCRIMINATOR: "ElectraForPreTraining", checkpoint.GENERATOR: "ElectraForMaskedLM"}.get(converted.kind, "ElectraModel")
+    architecture = {saving.DISCRIMINATOR: "ElectraForPreTraining", saving.GENERATOR: "ElectraForMaskedLM"}.get(converted.kind, "ElectraModel")
     return {
         "architectures": [architecture],
         "model_type": "electra",
@@ -187,26 +188,26 @@ def hf_config(converted: checkpoint.Converted) -> dict:
     }
 
 
-def hf_tensors(converted: checkpoint.Converted) -> dict:
+def hf_tensors(converted: saving.SavedEncoder) -> dict:
     encoder = converted.encoder
-    variables = checkpoint.variables_by_path(encoder)
+    variables = saving.variables_by_path(encoder)
     rows = name_mapping.encoder_rows(encoder.encoder_config.num_layers, encoder.embeddings_projection is not None)
     tensors = {PREFIX + r.hf: name_mapping.from_ours(variables[r.ours].numpy(), r, True) for r in rows}
     if converted.head is not None:
-        head_variables = checkpoint.variables_by_path(converted.head)
-        for r in checkpoint.head_rows(converted.kind):
+        head_variables = saving.variables_by_path(converted.head)
+        for r in name_mapping.head_rows(converted.kind):
             tensors[r.hf] = name_mapping.from_ours(head_variables[r.ours].numpy(), r, True)
-        if converted.kind == checkpoint.GENERATOR:
+        if converted.kind == saving.GENERATOR:
             tensors["generator_lm_head.weight"] = tensors[PREFIX + "embeddings.word_embeddings.weight"]
     return {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in tensors.items()}
 
 
-def save_hf(converted: checkpoint.Converted, dst: str) -> None:
+def save_hf(converted: saving.SavedEncoder, dst: str) -> None:
     """Writes an HF directory that `transformers.ElectraForPreTraining.from_pretrained(dst)` (or ForMaskedLM) loads.
     Written to a staging folder and renamed, so a failure leaves nothing at `dst`."""
     from safetensors.numpy import save
 
-    if converted.kind == checkpoint.GENERATOR and converted.head_act != "gelu":
+    if converted.kind == saving.GENERATOR and converted.head_act != "gelu":
         raise ValueError(
             f"HF's generator head computes GELU exactly, but this generator head uses {converted.head_act!r}; its "
             "logits would differ in PyTorch. Export the discriminator, or a generator trained with hidden_act='gelu'."
@@ -215,7 +216,7 @@ def save_hf(converted: checkpoint.Converted, dst: str) -> None:
         with tf.io.gfile.GFile(os.path.join(staging, "model.safetensors"), "wb") as f:
             f.write(save(hf_tensors(converted), metadata={"format": "pt"}))
         _write_json(os.path.join(staging, "config.json"), hf_config(converted))
-        converted.vocabulary.save(os.path.join(staging, "vocab.txt"))
+        converted.vocabulary.save(os.path.join(staging, VOCAB_FILE))
         settings = converted.tokenizer_settings
         _write_json(os.path.join(staging, "tokenizer_config.json"), {
             "tokenizer_class": "ElectraTokenizer",

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from electra_tf.interop import checkpoint
+from electra_tf.models import saving
 
 
 def _copy(target_variables: dict, source_variables: dict, what: str, skip_prefix: str = None) -> None:
@@ -43,31 +43,33 @@ def _check_architecture(run_config, source_config, what: str, directory: str) ->
 
 def initialize_pretrainer(model, directory: str, vocabulary) -> None:
     """Loads discriminator and generator weights (encoders and heads) into an `ElectraPretrainer`."""
-    disc = checkpoint.load(os.path.join(directory, "discriminator"))
+    disc = saving.load(os.path.join(directory, "discriminator"))
     if disc.vocabulary.fingerprint() != vocabulary.fingerprint():
         raise ValueError(f"--init_from {directory}: its vocab.txt is not the training data's vocabulary.")
     _check_architecture(model.discriminator.encoder_config, disc.encoder.encoder_config, "discriminator", directory)
-    _copy(checkpoint.variables_by_path(model.discriminator), checkpoint.variables_by_path(disc.encoder), "discriminator")
-    if model.discriminator_head is not None:
-        if disc.head is None or disc.kind != checkpoint.DISCRIMINATOR:
+    _copy(saving.variables_by_path(model.discriminator), saving.variables_by_path(disc.encoder), "discriminator")
+    heads = model.heads
+    if "discriminator_head" in heads:
+        if disc.head is None or disc.kind != saving.DISCRIMINATOR:
             raise ValueError(f"--init_from {directory}/discriminator has no discriminator head (head.json).")
-        _copy(checkpoint.head_weights(model.discriminator_head), checkpoint.head_weights(disc.head), "discriminator head")
+        _copy(saving.head_weights(heads["discriminator_head"]), saving.head_weights(disc.head), "discriminator head")
     if model.generator is None:
         return
     generator_dir = os.path.join(directory, "generator")
     if not tf.io.gfile.isdir(generator_dir):
         logging.warning("--init_from %s has no generator/; the generator starts from random weights.", directory)
         return
-    gen = checkpoint.load(generator_dir)
+    gen = saving.load(generator_dir)
     _check_architecture(model.generator.encoder_config, gen.encoder.encoder_config, "generator", directory)
     shared = gen.encoder.embeddings.token_embedding.embeddings.numpy()
     if not np.array_equal(shared, disc.encoder.embeddings.token_embedding.embeddings.numpy()):
         logging.warning("--init_from: the generator's embeddings differ from the discriminator's; the discriminator's are kept (they are shared).")
-    _copy(checkpoint.variables_by_path(model.generator), checkpoint.variables_by_path(gen.encoder), "generator", skip_prefix="embeddings/")
-    if gen.head is None or gen.kind != checkpoint.GENERATOR:
+    _copy(saving.variables_by_path(model.generator), saving.variables_by_path(gen.encoder), "generator", skip_prefix="embeddings/")
+    if gen.head is None or gen.kind != saving.GENERATOR:
         raise ValueError(f"--init_from {generator_dir} has no generator head (head.json).")
-    if gen.head_act != model.generator_head.hidden_act:
+    generator_head = heads["generator_head"]
+    if gen.head_act != generator_head.hidden_act:
         logging.warning(
-            "--init_from: the generator head was trained with %s GELU and continues with %s.", gen.head_act, model.generator_head.hidden_act
+            "--init_from: the generator head was trained with %s GELU and continues with %s.", gen.head_act, generator_head.hidden_act
         )
-    _copy(checkpoint.head_weights(model.generator_head), checkpoint.head_weights(gen.head), "generator head")
+    _copy(saving.head_weights(generator_head), saving.head_weights(gen.head), "generator head")

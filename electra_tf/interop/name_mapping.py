@@ -85,6 +85,11 @@ GENERATOR_HEAD_ROWS = [
 ]
 
 
+def head_rows(kind: str) -> list:
+    """The rows of a pre-training head: "discriminator" or "generator" (`models.saving.HEAD_KINDS`)."""
+    return DISCRIMINATOR_HEAD_ROWS if kind == "discriminator" else GENERATOR_HEAD_ROWS
+
+
 def encoder_rows(num_layers: int, has_projection: bool) -> list:
     """Rows of one encoder, with layer indices filled in; HF and Google names are relative to the encoder's scope."""
     rows = list(EMBEDDING_ROWS) + (list(PROJECTION_ROWS) if has_projection else [])

@@ -15,7 +15,7 @@ import tensorflow_text as tf_text
 
 from electra_tf.tokenization.tokenizer import WordPieceTokenizer
 from electra_tf import io_utils
-from electra_tf.tokenization.vocabulary import Vocabulary
+from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
 
 TEXT_A = "text_a"
 TEXT_B = "text_b"
@@ -93,13 +93,13 @@ class ClassifierPreprocessor(tf.Module):
     def save(self, directory: str) -> None:
         """Writes `preprocessor.json` and `vocab.txt` into `directory`."""
         tf.io.gfile.makedirs(directory)
-        self.vocabulary.save(os.path.join(directory, "vocab.txt"))
+        self.vocabulary.save(os.path.join(directory, VOCAB_FILE))
         config = dict(self.get_config(), vocab_sha256=self.vocabulary.fingerprint())
         io_utils.write_text_atomic(os.path.join(directory, PREPROCESSOR_FILE), json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, directory: str) -> "ClassifierPreprocessor":
-        vocabulary = Vocabulary.load(os.path.join(directory, "vocab.txt"))
+        vocabulary = Vocabulary.load(os.path.join(directory, VOCAB_FILE))
         with tf.io.gfile.GFile(os.path.join(directory, PREPROCESSOR_FILE)) as f:
             config = json.load(f)
         if config.pop("vocab_sha256") != vocabulary.fingerprint():

@@ -18,8 +18,9 @@ import tensorflow as tf
 
 from electra_tf.models import saving
 from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
-from electra_tf.training import finetuning_recipe, layerwise_decay
-from electra_tf.training.optimization import WarmupLinearDecay
+from electra_tf.models import finetuning_recipe
+from electra_tf.optimizers import layerwise_decay
+from electra_tf.optimizers.schedules import WarmupLinearDecay
 
 CLASSIFIER_FILE = "classifier.keras"
 ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")

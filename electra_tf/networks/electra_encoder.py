@@ -14,6 +14,7 @@ a pooler that ELECTRA's heads do not use. The layers and variable shapes are oth
 | `transformer_layer_{i}` | `transformer_layer_{i}` | `encoder.layer.{i}` |
 """
 
+import dataclasses
 from typing import Optional
 
 import keras
@@ -30,11 +31,12 @@ class ElectraEncoder(keras.Model):
     """A bidirectional transformer encoder with ELECTRA's embeddings.
 
     Args:
-        vocab_size, hidden_size, num_layers, num_heads, intermediate_size, embedding_size, hidden_act, dropout,
-        max_position_embeddings, type_vocab_size, initializer_range, layer_norm_epsilon: as in `EncoderConfig`.
+        encoder_config: `EncoderConfig` or None (its defaults, ELECTRA-Small's). Defaults to None.
         embeddings: `ElectraEmbeddings` or None. Embeddings to share with another encoder; None creates new ones.
             Not serialized: a model that shares embeddings rebuilds the sharing itself. Defaults to None.
         dtype: str or `keras.DTypePolicy`. Defaults to the global policy.
+        **kwargs: `EncoderConfig` fields (`vocab_size=...`, `hidden_size=...`), which replace those of
+            `encoder_config`, and `keras.Model` arguments (`name`, `trainable`).
 
     Inputs: dict of `token_ids`, `segment_ids` (int32 `(batch, seq_len)`) and `padding_mask` (`(batch, seq_len)`,
     true or 1 on real tokens).
@@ -42,38 +44,12 @@ class ElectraEncoder(keras.Model):
     Outputs: dict with `sequence_output`, `(batch, seq_len, hidden_size)`.
     """
 
-    def __init__(
-        self,
-        vocab_size=30522,
-        hidden_size=256,
-        num_layers=12,
-        num_heads=4,
-        intermediate_size=1024,
-        embedding_size=None,
-        hidden_act="gelu",
-        dropout=0.1,
-        max_position_embeddings=512,
-        type_vocab_size=2,
-        initializer_range=0.02,
-        layer_norm_epsilon=1e-12,
-        embeddings: Optional[ElectraEmbeddings] = None,
-        dtype=None,
-        **kwargs,
-    ):
-        config = EncoderConfig(
-            vocab_size=vocab_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            intermediate_size=intermediate_size,
-            embedding_size=embedding_size,
-            hidden_act=hidden_act,
-            dropout=dropout,
-            max_position_embeddings=max_position_embeddings,
-            type_vocab_size=type_vocab_size,
-            initializer_range=initializer_range,
-            layer_norm_epsilon=layer_norm_epsilon,
-        )
+    def __init__(self, encoder_config: Optional[EncoderConfig] = None, embeddings: Optional[ElectraEmbeddings] = None,
+                 dtype=None, **kwargs):
+        fields = {field.name for field in dataclasses.fields(EncoderConfig)}
+        overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in fields}
+        config = dataclasses.replace(encoder_config or EncoderConfig(), **overrides)
+        vocab_size, hidden_size = config.vocab_size, config.hidden_size
         embedding_size = config.resolved_embedding_size
         if embeddings is None:
             embeddings = ElectraEmbeddings.from_encoder_config(config, dtype=dtype, name="embeddings")
@@ -92,16 +68,16 @@ class ElectraEncoder(keras.Model):
             )
         self.transformer_layers = [
             TransformerEncoder(
-                intermediate_dim=intermediate_size,
-                num_heads=num_heads,
-                dropout=dropout,
-                activation=activations.get(hidden_act),
-                layer_norm_epsilon=layer_norm_epsilon,
-                kernel_initializer=truncated_normal(initializer_range),
+                intermediate_dim=config.intermediate_size,
+                num_heads=config.num_heads,
+                dropout=config.dropout,
+                activation=activations.get(config.hidden_act),
+                layer_norm_epsilon=config.layer_norm_epsilon,
+                kernel_initializer=truncated_normal(config.initializer_range),
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
-            for i in range(num_layers)
+            for i in range(config.num_layers)
         ]
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
@@ -122,11 +98,12 @@ class ElectraEncoder(keras.Model):
         use_packed_dropout(self)  # Half the random bits per dropped element: see packed_dropout.py.
 
     def get_config(self):
+        # The EncoderConfig fields at the top level, as `.keras` files have always held them.
         return {
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            **{k: v for k, v in vars(self.encoder_config).items()},
+            **dataclasses.asdict(self.encoder_config),
         }
 
     @classmethod
@@ -135,4 +112,4 @@ class ElectraEncoder(keras.Model):
 
     @classmethod
     def from_encoder_config(cls, config: EncoderConfig, embeddings=None, **kwargs) -> "ElectraEncoder":
-        return cls(**vars(config), embeddings=embeddings, **kwargs)
+        return cls(config, embeddings=embeddings, **kwargs)

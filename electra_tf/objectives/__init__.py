@@ -1,8 +1,8 @@
-"""Pre-training objectives as small pluggable pieces: ELECTRA, the BERT MLM baseline, and the paper's Table 5
-ablations. Each declares which networks it needs and computes its loss from a batch."""
+"""Pre-training objectives, each one file: ELECTRA, the BERT MLM baseline, and the paper's Table 5 ablations. Each
+builds the heads and metrics it needs and runs its forward pass and loss (see `objectives.base`)."""
 
 from electra_tf.objectives.all_tokens_mlm import AllTokensMLM
-from electra_tf.objectives.base import Objective, ObjectiveOutput
+from electra_tf.objectives.base import HeadParts, Objective, ObjectiveConfig
 from electra_tf.objectives.electra import Electra
 from electra_tf.objectives.electra_15 import Electra15
 from electra_tf.objectives.mlm import MaskedLM
@@ -24,4 +24,4 @@ def get(name: str) -> type:
     return OBJECTIVES[name]
 
 
-__all__ = ["OBJECTIVES", "Objective", "ObjectiveOutput", "get"]
+__all__ = ["OBJECTIVES", "HeadParts", "Objective", "ObjectiveConfig", "get"]

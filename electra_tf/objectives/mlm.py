@@ -7,8 +7,15 @@ class MaskedLM(base.Objective):
     uses_generator = False
     main_head = "mlm"
 
-    def __call__(self, model, batch, training, step):
+    def build_heads(self, parts):
+        return {"main_mlm_head": base.mlm_head(parts, parts.hidden_size, "main_predictions")}
+
+    def build_metrics(self):
+        return base.means("mlm_loss", "mlm_accuracy", "mlm_loss_at_mask")
+
+    def forward(self, model, batch, training, step):
         hidden = model.discriminator(base.encoder_inputs(batch["token_ids"], batch), training=training)["sequence_output"]
-        logits = model.main_mlm_head(base.gather_positions(hidden, batch["mask_positions"]))
-        loss, report, mlm, at_mask = base.generator_loss(self, batch, logits)
-        return base.ObjectiveOutput(loss=loss, main_loss=report, mlm=mlm, mask_token_loss=at_mask)
+        logits = self.heads["main_mlm_head"](base.gather_positions(hidden, batch["mask_positions"]))
+        mlm = base.masked_lm(batch, logits)
+        return {"loss": mlm.loss, "mlm_logits": logits,
+                "reports": mlm.reports("mlm_loss", "mlm_accuracy", "mlm_loss_at_mask", batch["mask_weights"])}

@@ -5,7 +5,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 from absl import logging
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from electra_tf.data import corpus
+from electra_tf import corpus
 from electra_tf.tokenization.tokenizer import resolve_strip_accents
 from electra_tf.tokenization.vocabulary import SPECIAL_TOKENS, Vocabulary
 

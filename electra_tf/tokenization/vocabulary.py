@@ -12,6 +12,8 @@ PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 # The tokens every electra_tf vocabulary must hold. Learned vocabularies list them first (ids 0-4); released
 # BERT/ELECTRA vocabularies put them at 0/100/101/102/103, so code always looks ids up and never hard-codes them.
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
+# The vocabulary's file name wherever electra_tf writes one: saved encoders, classifiers, pre-training data, HF folders.
+VOCAB_FILE = "vocab.txt"
 
 
 @dataclasses.dataclass(frozen=True)

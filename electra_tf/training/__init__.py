@@ -1,1 +1,1 @@
-"""Training: optimizer and schedule, configuration, and the pre-training driver."""
+"""Training: `PretrainingConfig`, the pre-training and fine-tuning drivers, and their callbacks."""

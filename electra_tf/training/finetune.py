@@ -29,7 +29,8 @@ from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.tasks import metrics as metrics_lib
 from electra_tf.tasks import reader, registry
 from electra_tf.tasks.task import Task
-from electra_tf.training import finetuning_recipe, layerwise_decay
+from electra_tf.models import finetuning_recipe
+from electra_tf.optimizers import layerwise_decay
 
 SOURCES = ("tsv", "tfds")
 
@@ -224,19 +225,10 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
     io_utils.check_output_dir(model_dir, "model_dir")
     task = registry.get(task_name)
     read = lambda split: read_examples(task, data_dir, split, config, source, tfds_download)  # noqa: E731
-    train = read("train")
-    if config.max_train_examples is not None and config.max_train_examples < len(train):
-        order = np.random.default_rng(config.seed).permutation(len(train))[: config.max_train_examples]
-        train = _subset(train, np.sort(order))
-    dev = {split: read(split) for split in evaluation_splits(task) if _available(task, data_dir, split, source)}
-    if "dev" not in dev:
-        raise FileNotFoundError(f"Task {task.name!r} has no dev file under {data_dir}; fine-tuning needs one to score.")
-    logging.info("%s: %d train examples; dev splits %s", task.name, len(train), {s: len(e) for s, e in dev.items()})
-
-    trials = []
+    train, dev = _train_and_dev(task, data_dir, config, source, read)
+    trials, recipe, sources = [], None, None
     for trial in range(num_trials):
         seed = config.seed + trial
-        trial_dir = os.path.join(model_dir, f"trial_{trial}")
         keras.utils.set_random_seed(seed)
         classifier = ElectraClassifier.from_task(
             task, pretrained, sequence_length=config.sequence_length, dropout=config.dropout,
@@ -248,41 +240,25 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
             if recipe.double_unordered:
                 train = double_unordered(train)
                 logging.info("%s: %d train examples with both orders of each pair", task.name, len(train))
-        classifier.compile(
-            learning_rate=recipe.learning_rate, layerwise_decay_rate=recipe.layerwise_decay,
-            layerwise_rule=recipe.layerwise_rule, weight_decay=recipe.weight_decay,
-            warmup_fraction=recipe.warmup_fraction, clip_norm=recipe.clip_norm,
-            bias_correction=recipe.bias_correction, model_size=recipe.model_size, jit_compile=config.jit_compile,
-        )
+        _compile(classifier, recipe, config)
         if trial == 0:
             # Only now: a bad encoder or setting, found while building the first model, leaves no model_dir behind.
             tf.io.gfile.makedirs(model_dir)
             resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS}
             config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "finetuning_config.json"))
-        validation = (dev["dev"].features(), dev["dev"].labels) if config.validate_every_epoch else None
-        started = time.time()
-        classifier.fit(
-            train.features(), train.labels, batch_size=recipe.batch_size, epochs=recipe.epochs, seed=seed,
-            validation_data=validation, verbose=verbose, group_by_length=config.group_by_length,
-            callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
-        )
-        train_seconds = time.time() - started
-        scores = {split: score(classifier, task, examples, config.eval_batch_size) for split, examples in dev.items()}
-        _write_scalars(os.path.join(trial_dir, "logs", "dev"), scores)
-        classifier.save_finetuned(os.path.join(trial_dir, "model"))
-        record = {"trial": trial, "seed": seed, "dev": scores, "train_seconds": round(train_seconds, 1),
-                  "train_examples_per_second": round(len(train) * recipe.epochs / train_seconds, 1)}
+        record = {"trial": trial, **_train_and_score(classifier, task, recipe, config, train, dev,
+                                                     os.path.join(model_dir, f"trial_{trial}"), seed, verbose)}
         if do_predict:
             record["predictions"] = [
                 write_predictions(classifier, task, read(split), split,
-                                  os.path.join(trial_dir, "predictions"), config.eval_batch_size)
+                                  os.path.join(model_dir, f"trial_{trial}", "predictions"), config.eval_batch_size)
                 for split in task.files if split.startswith("test") and _available(task, data_dir, split, source)
             ]
         if export_dir and trial == 0:
             from electra_tf.export import serving
 
             record["export"] = serving.export_classifier(classifier, export_dir, model_name=task.name)
-        logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(scores))
+        logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
         trials.append(record)
         keras.backend.clear_session()
 
@@ -298,6 +274,46 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
     }
     io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
     return results
+
+
+def _train_and_dev(task: Task, data_dir: str, config: FinetuningConfig, source: str, read) -> tuple:
+    """The training examples (a seeded subset if `max_train_examples` says so) and the labelled dev splits."""
+    train = read("train")
+    if config.max_train_examples is not None and config.max_train_examples < len(train):
+        order = np.random.default_rng(config.seed).permutation(len(train))[: config.max_train_examples]
+        train = _subset(train, np.sort(order))
+    dev = {split: read(split) for split in evaluation_splits(task) if _available(task, data_dir, split, source)}
+    if "dev" not in dev:
+        raise FileNotFoundError(f"Task {task.name!r} has no dev file under {data_dir}; fine-tuning needs one to score.")
+    logging.info("%s: %d train examples; dev splits %s", task.name, len(train), {s: len(e) for s, e in dev.items()})
+    return train, dev
+
+
+def _compile(classifier: ElectraClassifier, recipe, config: FinetuningConfig) -> None:
+    classifier.compile(
+        learning_rate=recipe.learning_rate, layerwise_decay_rate=recipe.layerwise_decay,
+        layerwise_rule=recipe.layerwise_rule, weight_decay=recipe.weight_decay,
+        warmup_fraction=recipe.warmup_fraction, clip_norm=recipe.clip_norm,
+        bias_correction=recipe.bias_correction, model_size=recipe.model_size, jit_compile=config.jit_compile,
+    )
+
+
+def _train_and_score(classifier: ElectraClassifier, task: Task, recipe, config: FinetuningConfig, train, dev: dict,
+                     trial_dir: str, seed: int, verbose: int) -> dict:
+    """Fits one trial, scores it on the dev splits, and saves its model; returns its record."""
+    validation = (dev["dev"].features(), dev["dev"].labels) if config.validate_every_epoch else None
+    started = time.time()
+    classifier.fit(
+        train.features(), train.labels, batch_size=recipe.batch_size, epochs=recipe.epochs, seed=seed,
+        validation_data=validation, verbose=verbose, group_by_length=config.group_by_length,
+        callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
+    )
+    train_seconds = time.time() - started
+    scores = {split: score(classifier, task, examples, config.eval_batch_size) for split, examples in dev.items()}
+    _write_scalars(os.path.join(trial_dir, "logs", "dev"), scores)
+    classifier.save_finetuned(os.path.join(trial_dir, "model"))
+    return {"seed": seed, "dev": scores, "train_seconds": round(train_seconds, 1),
+            "train_examples_per_second": round(len(train) * recipe.epochs / train_seconds, 1)}
 
 
 def _available(task: Task, data_dir: str, split: str, source: str) -> bool:

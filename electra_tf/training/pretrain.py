@@ -26,17 +26,16 @@ from absl import logging
 
 from electra_tf import config_io, io_utils
 from electra_tf.data.metadata import PretrainingDataMetadata
-from electra_tf.data.pretraining_data_builder import VOCAB_FILE
 from electra_tf.data.pretraining_dataset import check_batch_size, pretraining_dataset, usable_holdout_shards
-from electra_tf.interop import checkpoint as converted_checkpoint
 from electra_tf.interop import initialization
 from electra_tf.models import keras_hub_export, saving
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
 from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
-from electra_tf.tokenization.vocabulary import Vocabulary
+from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
 from electra_tf.training import callbacks, nonfinite
-from electra_tf.training.optimization import WarmupLinearDecay, create_optimizer
+from electra_tf.optimizers.config import create_optimizer
+from electra_tf.optimizers.schedules import WarmupLinearDecay
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -263,13 +262,61 @@ def run_pretraining(config: PretrainingConfig, train_data: str, model_dir: str, 
         keras.mixed_precision.set_global_policy(previous_policy)
 
 
+@dataclasses.dataclass
+class _Session:
+    """What the phases of one invocation share: the strategy, the model and its checkpointing, and the step it
+    starts from."""
+
+    strategy: tf.distribute.Strategy
+    chief: bool
+    model: ElectraPretrainer
+    optimizer: keras.optimizers.Optimizer
+    checkpoint: tf.train.Checkpoint
+    checkpoint_dir: str
+    worker_dir: Optional[str]  # A non-chief worker's throwaway save folder (the save is collective).
+    manager: tf.train.CheckpointManager
+    step_reader: callbacks.StepReader
+    start_step: int
+    keep_steps: tuple  # The kept-checkpoint steps still ahead.
+
+
 def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: RunOptions) -> dict:
     start_time = time.time()
+    _check_options(config, options)
+    config, vocabulary, metadata = resolve_config(config, train_data, model_dir)
+    session = _build_or_restore(config, model_dir, options, vocabulary)
+    # A step is one optimizer update; with gradient accumulation it consumes several batches.
+    train_fn, eval_fn = _datasets(config, train_data, metadata, session.start_step * config.optimizer.gradient_accumulation_steps)
+    flops, flops_gr = _flops_per_step(config)
+    logger = _logger(config, model_dir, session, flops)
+    if session.start_step < config.num_train_steps:
+        _train(config, options, session, train_fn, eval_fn, logger)
+    evaluation = _evaluate(config, options, session, eval_fn, logger)
+    results = {
+        "step": int(session.optimizer.iterations.numpy()),
+        "train": logger.history[-1] if logger.history else {},
+        "history": logger.history,
+        "eval": evaluation,
+        "eval_history": logger.eval_history,
+        "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history) if logger.history else None,
+        "flops_per_step": flops,
+        "flops_per_step_gr": flops_gr,
+        "wall_seconds": round(time.time() - start_time, 1),
+    }
+    if session.chief:
+        _finalize(config, model_dir, session.model, vocabulary, metadata, results)
+    return results
+
+
+def _check_options(config: PretrainingConfig, options: RunOptions) -> None:
     skipped = [s for s in config.keep_checkpoint_steps if s % options.steps_per_execution]
     if skipped:
         raise ValueError(f"keep_checkpoint_steps {skipped} are not multiples of steps_per_execution="
                          f"{options.steps_per_execution}: the run only stops to save at multiples of it.")
-    config, vocabulary, metadata = resolve_config(config, train_data, model_dir)
+
+
+def _build_or_restore(config: PretrainingConfig, model_dir: str, options: RunOptions, vocabulary: Vocabulary) -> _Session:
+    """Builds the strategy, the model and its optimizer, and restores the latest checkpoint (or `--init_from`)."""
     strategy = create_strategy(options)
     chief = is_chief(strategy)
     tf.io.gfile.makedirs(model_dir)
@@ -300,95 +347,102 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
             print(f"Initialized from {options.init_from}.", flush=True)
 
     step = int(optimizer.iterations.numpy())
-    step_reader = callbacks.StepReader(optimizer)  # Not optimizer.iterations itself: see StepReader.
     if chief:
         callbacks.remove_kept_after(checkpoint_dir, step)
-    keep_steps = callbacks.pending_kept_steps(config.keep_checkpoint_steps, step)
-    # A step is one optimizer update; with gradient accumulation it consumes several batches.
+    return _Session(
+        strategy, chief, model, optimizer, checkpoint, checkpoint_dir, worker_dir, manager,
+        callbacks.StepReader(optimizer),  # Not optimizer.iterations itself: see StepReader.
+        step, callbacks.pending_kept_steps(config.keep_checkpoint_steps, step),
+    )
+
+
+def _flops_per_step(config: PretrainingConfig) -> tuple[float, float]:
+    """FLOPs of one step (one update, accumulated batches included): our count, and google-research/electra's
+    convention (its flops_computation.py, which the paper uses)."""
     accumulation = config.optimizer.gradient_accumulation_steps
-    train_fn, eval_fn = _datasets(config, train_data, metadata, step * accumulation)
-    num_predictions = config.masking.num_predictions(config.max_seq_length)
-    flops = accumulation * pretraining_flops_per_step(
-        config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length, num_predictions
-    )
-    # The paper's convention (google-research/electra's flops_computation.py), reported beside our count of the step.
-    flops_gr = accumulation * gr_pretraining_flops_per_step(
-        config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length, num_predictions
-    )
+    shape = (config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length,
+             config.masking.num_predictions(config.max_seq_length))
+    flops, flops_gr = accumulation * pretraining_flops_per_step(*shape), accumulation * gr_pretraining_flops_per_step(*shape)
     logging.info("%.3e FLOPs per step (%.3e in google-research/electra's convention).", flops, flops_gr)
-    logger = callbacks.TrainingLogger(
-        os.path.join(model_dir, "logs") if chief else None,
+    return flops, flops_gr
+
+
+def _logger(config: PretrainingConfig, model_dir: str, session: _Session, flops: float) -> callbacks.TrainingLogger:
+    """Progress lines, TensorBoard (chief only) and `history.jsonl`."""
+    return callbacks.TrainingLogger(
+        os.path.join(model_dir, "logs") if session.chief else None,
         config.num_train_steps,
-        config.train_batch_size * config.max_seq_length * accumulation,
+        config.train_batch_size * config.max_seq_length * config.optimizer.gradient_accumulation_steps,
         config.log_every,
         config_io.to_json(config),
-        step_reader,
+        session.step_reader,
         WarmupLinearDecay(config.optimizer.learning_rate, config.optimizer.warmup_steps, config.num_train_steps),
         flops,
-        history_path=os.path.join(model_dir, HISTORY_FILE) if chief else None,
+        history_path=os.path.join(model_dir, HISTORY_FILE) if session.chief else None,
     )
 
-    if step < config.num_train_steps:
-        if options.strategy == "multi_worker":
-            _custom_loop(
-                model, strategy, config, train_fn, step_reader, manager, checkpoint_dir, worker_dir, logger,
-                options.steps_per_execution, checkpoint, keep_steps,
-            )
-        else:
-            evaluate_every = max(1, config.eval_every // config.checkpoint_every) if config.eval_every else None
-            model.fit(
-                train_fn(),
-                steps_per_epoch=config.checkpoint_every * accumulation,
-                epochs=math.ceil(config.num_train_steps / config.checkpoint_every),
-                initial_epoch=step // config.checkpoint_every,
-                validation_data=eval_fn() if evaluate_every else None,
-                validation_steps=config.eval_steps if evaluate_every else None,
-                validation_freq=evaluate_every or 1,
-                callbacks=[
-                    callbacks.StopAtStep(config.num_train_steps, step_reader),
-                    nonfinite.NonFiniteGuard(checkpoint_dir, step_reader),
-                    logger,  # Resets the metrics after each line; the guard reads the step's logs, so it still sees every count.
-                    callbacks.KeepCheckpointsAt(checkpoint, worker_dir or checkpoint_dir, keep_steps, step_reader),
-                    callbacks.CheckpointEvery(manager, step_reader),
-                ],
-                verbose=0,
-            )
 
-    evaluation = {}
-    if eval_fn is not None:
-        if options.strategy == "multi_worker":
-            evaluation = _custom_evaluate(model, strategy, eval_fn, config.eval_steps)
-        else:
-            evaluation = model.evaluate(eval_fn(), steps=config.eval_steps, return_dict=True, verbose=0)
-        logger.on_test_end(evaluation)
+def _train(config: PretrainingConfig, options: RunOptions, session: _Session, train_fn, eval_fn, logger) -> None:
+    """Trains from `session.start_step` to `config.num_train_steps`: `fit`, or the custom loop under
+    MultiWorkerMirroredStrategy."""
+    if options.strategy == "multi_worker":
+        _custom_loop(
+            session.model, session.strategy, config, train_fn, session.step_reader, session.manager,
+            session.checkpoint_dir, session.worker_dir, logger, options.steps_per_execution, session.checkpoint,
+            session.keep_steps,
+        )
+        return
+    evaluate_every = max(1, config.eval_every // config.checkpoint_every) if config.eval_every else None
+    session.model.fit(
+        train_fn(),
+        steps_per_epoch=config.checkpoint_every * config.optimizer.gradient_accumulation_steps,
+        epochs=math.ceil(config.num_train_steps / config.checkpoint_every),
+        initial_epoch=session.start_step // config.checkpoint_every,
+        validation_data=eval_fn() if evaluate_every else None,
+        validation_steps=config.eval_steps if evaluate_every else None,
+        validation_freq=evaluate_every or 1,
+        shuffle=False,  # The data is shuffled (deterministically, by step) in pretraining_dataset.
+        callbacks=[
+            callbacks.StopAtStep(config.num_train_steps, session.step_reader),
+            nonfinite.NonFiniteGuard(session.checkpoint_dir, session.step_reader),
+            logger,  # Resets the metrics after each line; the guard reads the step's logs, so it still sees every count.
+            callbacks.KeepCheckpointsAt(session.checkpoint, session.worker_dir or session.checkpoint_dir,
+                                        session.keep_steps, session.step_reader),
+            callbacks.CheckpointEvery(session.manager, session.step_reader),
+        ],
+        verbose=0,
+    )
 
-    results = {
-        "step": int(optimizer.iterations.numpy()),
-        "train": logger.history[-1] if logger.history else {},
-        "history": logger.history,
-        "eval": {k: float(v) for k, v in evaluation.items()},
-        "eval_history": logger.eval_history,
-        "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history) if logger.history else None,
-        "flops_per_step": flops,
-        "flops_per_step_gr": flops_gr,
-        "wall_seconds": round(time.time() - start_time, 1),
-    }
-    if chief:
-        tokenizer = {k: metadata.tokenizer[k] for k in ("lower_case", "strip_accents")}
-        saving.save_encoder(model.discriminator, os.path.join(model_dir, "discriminator"), vocabulary, tokenizer)
-        head_act = config.encoder.hidden_act
-        if model.discriminator_head is not None:
-            converted_checkpoint.save_head(model.discriminator_head, "discriminator", head_act, os.path.join(model_dir, "discriminator"))
-        if config.encoder.hidden_act == "gelu_tanh":
-            keras_hub_export.export_keras_hub_preset(
-                model.discriminator, vocabulary, os.path.join(model_dir, "discriminator", "keras_hub"), tokenizer["lower_case"]
-            )
-        else:  # keras-hub's ElectraBackbone computes only the tanh GELU (see keras_hub_export).
-            print(f"No keras-hub preset: hidden_act={config.encoder.hidden_act!r}, and keras-hub's ElectraBackbone "
-                  "hard-codes the tanh GELU. Pre-train with hidden_act='gelu_tanh' for one; "
-                  "`electra-convert --to=hf` exports this encoder exactly.", flush=True)
-        if model.generator is not None:
-            saving.save_encoder(model.generator, os.path.join(model_dir, "generator"), vocabulary, tokenizer)
-            converted_checkpoint.save_head(model.generator_head, "generator", head_act, os.path.join(model_dir, "generator"))
-        io_utils.write_text_atomic(os.path.join(model_dir, RESULTS_FILE), json.dumps(results, indent=2) + "\n")
-    return results
+
+def _evaluate(config: PretrainingConfig, options: RunOptions, session: _Session, eval_fn, logger) -> dict:
+    """The final evaluation on the held-out shards ({} without them)."""
+    if eval_fn is None:
+        return {}
+    if options.strategy == "multi_worker":
+        evaluation = _custom_evaluate(session.model, session.strategy, eval_fn, config.eval_steps)
+    else:
+        evaluation = session.model.evaluate(eval_fn(), steps=config.eval_steps, return_dict=True, verbose=0)
+    logger.on_test_end(evaluation)
+    return {k: float(v) for k, v in evaluation.items()}
+
+
+def _finalize(config: PretrainingConfig, model_dir: str, model: ElectraPretrainer, vocabulary: Vocabulary,
+              metadata: PretrainingDataMetadata, results: dict) -> None:
+    """Saves the encoders with their heads (`models.saving`), the keras-hub preset, and `results.json` (chief only)."""
+    tokenizer = {k: metadata.tokenizer[k] for k in ("lower_case", "strip_accents")}
+    head_act = config.encoder.hidden_act
+    detection_head = model.heads.get("discriminator_head")
+    disc_head = dict(head=detection_head, kind=saving.DISCRIMINATOR, head_act=head_act) if detection_head is not None else {}
+    saving.save(saving.SavedEncoder(model.discriminator, vocabulary, tokenizer, **disc_head), os.path.join(model_dir, "discriminator"))
+    if config.encoder.hidden_act == "gelu_tanh":
+        keras_hub_export.export_keras_hub_preset(
+            model.discriminator, vocabulary, os.path.join(model_dir, "discriminator", "keras_hub"), tokenizer["lower_case"]
+        )
+    else:  # keras-hub's ElectraBackbone computes only the tanh GELU (see keras_hub_export).
+        print(f"No keras-hub preset: hidden_act={config.encoder.hidden_act!r}, and keras-hub's ElectraBackbone "
+              "hard-codes the tanh GELU. Pre-train with hidden_act='gelu_tanh' for one; "
+              "`electra-convert --to=hf` exports this encoder exactly.", flush=True)
+    if model.generator is not None:
+        saving.save(saving.SavedEncoder(model.generator, vocabulary, tokenizer, model.heads["generator_head"], saving.GENERATOR, head_act),
+                    os.path.join(model_dir, "generator"))
+    io_utils.write_text_atomic(os.path.join(model_dir, RESULTS_FILE), json.dumps(results, indent=2) + "\n")

@@ -5,7 +5,7 @@ import dataclasses
 from electra_tf import objectives
 from electra_tf.data.masking import MaskingConfig
 from electra_tf.networks.encoder_config import EncoderConfig
-from electra_tf.training.optimization import OptimizerConfig
+from electra_tf.optimizers.config import OptimizerConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +64,7 @@ class PretrainingConfig:
 
     def __post_init__(self):
         objectives.get(self.objective)
+        self.objective_config()  # Validates the objective's hyper-parameters.
         self.encoder.generator(self.generator_fraction)
         positive = ("train_batch_size", "eval_batch_size", "num_train_steps", "checkpoint_every", "keep_checkpoints",
                     "log_every", "eval_steps", "max_seq_length")
@@ -92,10 +93,10 @@ class PretrainingConfig:
             "encoder": dataclasses.asdict(self.encoder),
             "generator_fraction": self.generator_fraction,
             "objective": self.objective,
-            "generator_weight": self.generator_weight,
-            "discriminator_weight": self.discriminator_weight,
-            "temperature": self.temperature,
-            "disallow_correct": self.disallow_correct,
-            "seed": self.seed,
+            **dataclasses.asdict(self.objective_config()),
             "clip_norm": self.optimizer.clip_norm,
         }
+
+    def objective_config(self) -> objectives.ObjectiveConfig:
+        """The objective's hyper-parameters, from this config's top-level fields of the same names."""
+        return objectives.ObjectiveConfig(**{name: getattr(self, name) for name in objectives.ObjectiveConfig.field_names()})

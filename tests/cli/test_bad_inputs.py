@@ -279,7 +279,7 @@ def inputs(corpus_10mb, micro_config, glue_dir, tmp_path_factory) -> Inputs:
 
     from electra_tf.data.pretraining_data_builder import PretrainingDataConfig, build_pretraining_data
     from electra_tf.models.electra_classifier import ElectraClassifier
-    from electra_tf.models.saving import save_encoder
+    from electra_tf.models import saving
     from electra_tf.networks.electra_encoder import ElectraEncoder
     from electra_tf.tokenization.tokenizer import tokenizer_settings
     from electra_tf.tokenization.vocab_learner import learn_wordpiece_vocab
@@ -297,7 +297,7 @@ def inputs(corpus_10mb, micro_config, glue_dir, tmp_path_factory) -> Inputs:
     encoder = ElectraEncoder(
         vocab_size=vocabulary.size, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, embedding_size=16
     )
-    save_encoder(encoder, str(root / "encoder"), vocabulary, tokenizer_settings(vocabulary, True, None))
+    saving.save(saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, True, None)), str(root / "encoder"))
     classifier = ElectraClassifier.from_pretrained(str(root / "encoder"), sequence_length=16)
     classifier.save_finetuned(str(root / "finetuned"))
     return Inputs(

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from electra_tf import config_io
-from electra_tf.interop import checkpoint, initialization
+from electra_tf.interop import initialization
+from electra_tf.models import saving
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.tokenization.vocabulary import Vocabulary
 from electra_tf.training.pretraining_config import PretrainingConfig
@@ -38,7 +39,7 @@ def _same_weights(a, b):
     ("generator", "ElectraForMaskedLM"),
 ])
 def test_pretraining_saves_heads_and_round_trips_through_hf(pretrained_run, kind, architecture, tmp_path):
-    original = checkpoint.load(str(pretrained_run / kind))
+    original = saving.load(str(pretrained_run / kind))
     assert original.kind == kind and original.head is not None and original.head_act == "gelu"
     result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={pretrained_run / kind}", f"--dst={tmp_path / 'hf'}")
     assert result.returncode == 0, result.stderr
@@ -46,7 +47,7 @@ def test_pretraining_saves_heads_and_round_trips_through_hf(pretrained_run, kind
     assert config["architectures"] == [architecture] and config["hidden_act"] == "gelu"  # Exact, the default.
     result = run_binary("convert", "--from=hf", "--to=electra_tf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'back'}")
     assert result.returncode == 0, result.stderr
-    _same_weights(original, checkpoint.load(str(tmp_path / "back")))  # ours -> HF -> ours is bit-identical.
+    _same_weights(original, saving.load(str(tmp_path / "back")))  # ours -> HF -> ours is bit-identical.
 
 
 def test_failed_conversion_writes_nothing(pretrained_run, tmp_path):
@@ -54,8 +55,8 @@ def test_failed_conversion_writes_nothing(pretrained_run, tmp_path):
     # --dst untouched.
     tanh_generator = tmp_path / "tanh_generator"
     shutil.copytree(pretrained_run / "generator", tanh_generator)
-    head_config = json.loads((tanh_generator / checkpoint.HEAD_CONFIG).read_text())
-    (tanh_generator / checkpoint.HEAD_CONFIG).write_text(json.dumps(dict(head_config, hidden_act="gelu_tanh")))
+    head_config = json.loads((tanh_generator / saving.HEAD_CONFIG).read_text())
+    (tanh_generator / saving.HEAD_CONFIG).write_text(json.dumps(dict(head_config, hidden_act="gelu_tanh")))
     outputs = tmp_path / "outputs"
     outputs.mkdir()
     result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={tanh_generator}", f"--dst={outputs / 'gen'}")
@@ -70,14 +71,14 @@ def test_init_from_loads_both_models(pretrained_run, micro_config, pretraining_d
     vocabulary = Vocabulary.load(str(pretrained_run / "discriminator" / "vocab.txt"))
     model = ElectraPretrainer(**dataclasses.replace(config, seed=123).pretrainer_kwargs())
     initialization.initialize_pretrainer(model, str(pretrained_run), vocabulary)
-    disc = checkpoint.load(str(pretrained_run / "discriminator"))
-    gen = checkpoint.load(str(pretrained_run / "generator"))
+    disc = saving.load(str(pretrained_run / "discriminator"))
+    gen = saving.load(str(pretrained_run / "generator"))
     for source, target in ((disc.encoder, model.discriminator), (gen.encoder, model.generator)):
         for x, y in zip(source.weights, target.weights):
             assert np.array_equal(x.numpy(), y.numpy()), x.path
     for source, target in ((disc.head, model.discriminator_head), (gen.head, model.generator_head)):
-        for path, variable in checkpoint.head_weights(target).items():
-            assert np.array_equal(variable.numpy(), checkpoint.head_weights(source)[path].numpy()), path
+        for path, variable in saving.head_weights(target).items():
+            assert np.array_equal(variable.numpy(), saving.head_weights(source)[path].numpy()), path
 
     # The binary continues from it; another architecture is refused by name.
     command = pretrain_command(micro_config, pretraining_data, tmp_path / "continued")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from electra_tf.export.inference_graph import InferenceClassifier
+from electra_tf.export.inference_graph import InferenceClassifier, InferenceEncoder
 from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
 from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.networks.electra_encoder import ElectraEncoder
@@ -81,3 +81,17 @@ def test_bfloat16_stays_close(vocabulary):
 def test_unknown_dtype_is_refused(vocabulary):
     with pytest.raises(ValueError, match="compute_dtype must be one of"):
         InferenceClassifier(_classifier(vocabulary, pair=False), compute_dtype="float16")
+
+
+def test_encoder_at_every_position_matches_keras_on_real_tokens(vocabulary):
+    """The encoder that span and tagging heads will read: every position, cut to the longest real sequence."""
+    classifier = _classifier(vocabulary, pair=True)
+    inputs = _inputs(classifier)
+    expected = classifier.encoder(inputs, training=False)["sequence_output"].numpy()
+    got = _run(InferenceEncoder(classifier.encoder), inputs)
+    lengths = inputs["padding_mask"].numpy().sum(-1)
+    assert got.shape == (len(lengths), lengths.max(), expected.shape[-1])
+    for row, length in enumerate(lengths):
+        np.testing.assert_allclose(got[row, :length], expected[row, :length], atol=2e-5)
+    first = _run(InferenceEncoder(classifier.encoder, first_token_only=True), inputs)
+    np.testing.assert_allclose(first, expected[:, 0], atol=2e-5)

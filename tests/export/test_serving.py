@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from electra_tf.export import op_allowlist, serving
+from electra_tf.export import inference_graph, op_allowlist, serving
 from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.tasks import reader, registry
 from tests.conftest import repo_root, subprocess_env
@@ -139,3 +139,20 @@ def test_versions_and_regression(saved_encoder, tmp_path):
     texts = {"text_a": tf.constant(["A man plays.", ""]), "text_b": tf.constant(["A man is playing.", "x"])}
     expected = classifier.predict({k: v.numpy().astype(object) for k, v in texts.items()}, verbose=0)
     np.testing.assert_allclose(signature(**texts)["score"].numpy(), expected, atol=1e-5)
+
+
+def test_export_refuses_a_graph_that_drifts_from_keras(saved_encoder, tmp_path, monkeypatch):
+    """The serving forward pass is a second implementation: an export whose outputs move from the Keras model's on
+    the warmup texts is refused, and no version appears."""
+    classifier = ElectraClassifier.from_task(registry.get("mrpc"), saved_encoder, sequence_length=32)
+    path = serving.export_classifier(classifier, str(tmp_path / "good"), warmup=False)
+    assert serving.check_against_keras(path, classifier) < 1e-5
+    original = inference_graph.InferenceClassifier.__call__
+
+    def drifted(self, token_ids, segment_ids, padding_mask):
+        return original(self, token_ids, segment_ids, padding_mask) + tf.constant([0.0, 0.05])
+
+    monkeypatch.setattr(inference_graph.InferenceClassifier, "__call__", drifted)
+    with pytest.raises(ValueError, match=r"differ from the Keras classifier's by .* not published"):
+        serving.export_classifier(classifier, str(tmp_path / "bad"), warmup=False)
+    assert not (tmp_path / "bad").exists() or list((tmp_path / "bad").iterdir()) == []

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from electra_tf.interop import checkpoint, google
+from electra_tf.interop import google
+from electra_tf.models import saving
 from electra_tf.tokenization.tokenizer import WordPieceTokenizer
 
 torch = pytest.importorskip("torch")
@@ -110,14 +111,14 @@ def test_discriminator_and_generator_import_match_pytorch_on_real_text(google_ch
     ids, segments, mask = _rte_batch(glue_dir, vocabulary)
     real = mask.astype(bool)
 
-    imported = google.load_google(prefix, vocab_file, checkpoint.DISCRIMINATOR, num_heads=4)
+    imported = google.load_google(prefix, vocab_file, saving.DISCRIMINATOR, num_heads=4)
     assert imported.encoder.encoder_config.hidden_act == "gelu" and imported.head_act == "gelu"
     hidden, logits = _ours(imported, ids, segments, mask)
     their_hidden, their_logits = _torch(discriminator, ids, segments, mask)
     _assert_close(hidden, their_hidden, real, "discriminator hidden states")
     _assert_close(logits, their_logits, real, "discriminator logits")
 
-    imported = google.load_google(str(prefix.rsplit("/", 1)[0]), vocab_file, checkpoint.GENERATOR)  # A folder works too.
+    imported = google.load_google(str(prefix.rsplit("/", 1)[0]), vocab_file, saving.GENERATOR)  # A folder works too.
     assert imported.encoder.encoder_config.num_heads == 1 and imported.encoder.embeddings_projection is not None
     assert imported.encoder.encoder_config.hidden_act == "gelu" and imported.head_act == "gelu"
     hidden, logits = _ours(imported, ids, segments, mask)
@@ -137,6 +138,6 @@ def test_missing_variable_is_named(google_checkpoint, vocab_file, tmp_path):
             session.run(tf.compat.v1.global_variables_initializer())
             prefix = tf.compat.v1.train.Saver(variables).save(session, str(tmp_path / "model.ckpt"))
     with pytest.raises(ValueError, match=r"lacks 1 tensor\(s\) the model needs: \['electra/encoder/layer_1/output/dense/bias'\]"):
-        google.load_google(prefix, vocab_file, checkpoint.DISCRIMINATOR, num_heads=4)
+        google.load_google(prefix, vocab_file, saving.DISCRIMINATOR, num_heads=4)
     with pytest.raises(ValueError, match="Pass num_heads"):
-        google.load_google(prefix, vocab_file, checkpoint.DISCRIMINATOR)
+        google.load_google(prefix, vocab_file, saving.DISCRIMINATOR)

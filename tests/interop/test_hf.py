@@ -8,7 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from electra_tf.interop import checkpoint, hf
+from electra_tf.interop import hf
+from electra_tf.models import saving
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -56,7 +57,7 @@ def test_import_matches_pytorch(hf_dir, vocabulary):
     hidden, logits = _ours(converted, ids, segments, mask)
     real = mask.astype(bool)
     assert np.abs(hidden - their_hidden)[real].max() <= 1e-4
-    if converted.kind == checkpoint.DISCRIMINATOR:
+    if converted.kind == saving.DISCRIMINATOR:
         assert np.abs(logits - their_logits)[real].max() <= 1e-4
     else:  # MLM logits over the vocabulary at every position.
         assert np.abs(logits - their_logits)[real].max() <= 1e-4
@@ -81,8 +82,8 @@ def test_export_loads_in_pytorch_and_round_trips(hf_dir, vocabulary, tmp_path):
 def test_saved_checkpoint_round_trip_and_finetune_start(hf_dir, tmp_path, glue_dir):
     _, directory = hf_dir
     converted = hf.load_hf(directory)
-    checkpoint.save(converted, str(tmp_path / "ours"))
-    loaded = checkpoint.load(str(tmp_path / "ours"))
+    saving.save(converted, str(tmp_path / "ours"))
+    loaded = saving.load(str(tmp_path / "ours"))
     assert loaded.kind == converted.kind and loaded.head_act == converted.head_act
     for a, b in zip(converted.head.weights, loaded.head.weights):
         assert np.array_equal(a.numpy(), b.numpy())

@@ -1,5 +1,7 @@
 """ElectraPretrainer on real masked batches: labels, gradient flow, the embedding tie, padding, objectives, XLA."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ def make(objective="electra", **kwargs):
 def test_labels_are_exactly_corrupted_differs_from_original(batches):
     model = make()
     batch = batches[0]
-    logits = base.generator_logits(model, batch, training=False)
+    logits = model(batch)["generator_logits"]
     corrupted, labels = base.corrupt(model.objective, batch, logits, tf.constant(3, tf.int64))
     expected = (corrupted.numpy() != batch["original_token_ids"].numpy()) & (batch["padding_mask"].numpy() > 0)
     np.testing.assert_array_equal(labels.numpy(), expected)
@@ -33,7 +35,7 @@ def test_labels_are_exactly_corrupted_differs_from_original(batches):
 def test_sampling_is_keyed_on_step_and_can_disallow_the_original(batches):
     model = make(disallow_correct=True)
     batch = batches[0]
-    logits = base.generator_logits(model, batch, training=False)
+    logits = model(batch)["generator_logits"]
     # Make the original token overwhelmingly likely: it must still never be sampled.
     boost = 50.0 * tf.one_hot(batch["mask_ids"], logits.shape[-1])
     corrupted_a, labels = base.corrupt(model.objective, batch, logits + boost, tf.constant(1, tf.int64))
@@ -48,11 +50,10 @@ def test_sampling_is_keyed_on_step_and_can_disallow_the_original(batches):
 
 def gradients_of(model, batch, term):
     """Gradients of one loss term: "generator" (the MLM loss) or "discriminator" (the RTD loss)."""
-    objective = model.objective
     weights = (1.0, 0.0) if term == "generator" else (0.0, 1.0)
-    objective.generator_weight, objective.discriminator_weight = weights
+    model.objective.config = dataclasses.replace(model.objective.config, generator_weight=weights[0], discriminator_weight=weights[1])
     with tf.GradientTape() as tape:
-        loss = objective(model, batch, True, tf.constant(0, tf.int64)).loss
+        loss = model(batch, training=True)["loss"]
     grads = tape.gradient(loss, model.trainable_variables)
     return {v.path: (None if g is None else float(tf.norm(tf.convert_to_tensor(g)))) for v, g in zip(model.trainable_variables, grads)}
 
@@ -79,7 +80,7 @@ def shared_table(model):
 def assert_tied(model):
     table = shared_table(model)
     assert model.generator.embeddings is model.discriminator.embeddings is model.embeddings
-    assert model.generator_head.token_embedding.embeddings is table
+    assert model.heads["generator_head"].token_embedding.embeddings is table
     assert sum(v is table for v in model.trainable_variables) == 1
     assert len({id(v) for v in model.trainable_variables}) == len(model.trainable_variables)
 
@@ -94,7 +95,7 @@ def test_embedding_is_one_variable_after_from_config_and_keras_load(tmp_path, ba
     loaded = keras.saving.load_model(path)
     assert_tied(loaded)
     np.testing.assert_allclose(shared_table(loaded).numpy(), shared_table(model).numpy())
-    np.testing.assert_allclose(loaded(batches[0]).numpy(), model(batches[0]).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(loaded(batches[0])["loss"].numpy(), model(batches[0])["loss"].numpy(), rtol=1e-5)
 
 
 def test_losses_ignore_padding(batches):
@@ -106,9 +107,7 @@ def test_losses_ignore_padding(batches):
         ids = batch[key].numpy().copy()
         ids[padding] = 777
         garbled[key] = tf.constant(ids)
-    a = model.objective(model, batch, False, tf.constant(0, tf.int64))
-    b = model.objective(model, garbled, False, tf.constant(0, tf.int64))
-    np.testing.assert_allclose(a.loss.numpy(), b.loss.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(model(batch)["loss"].numpy(), model(garbled)["loss"].numpy(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("objective", ["mlm", "electra"])
@@ -121,12 +120,13 @@ def test_loss_at_mask_counts_only_the_slots_holding_mask(objective, batches):
     assert 0 < at_mask.sum() < batch["mask_weights"].numpy().sum()  # Both kinds of slot are present.
     if objective == "mlm":
         hidden = model.discriminator(base.encoder_inputs(batch["token_ids"], batch))["sequence_output"]
-        logits = model.main_mlm_head(base.gather_positions(hidden, batch["mask_positions"]))
+        logits = model.heads["main_mlm_head"](base.gather_positions(hidden, batch["mask_positions"]))
     else:
-        logits = base.generator_logits(model, batch, training=False)
+        logits = model(batch)["generator_logits"]
     per_slot = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["mask_ids"], logits=logits).numpy()
-    output = model.objective(model, batch, False, tf.constant(0, tf.int64))
-    loss, count = output.mask_token_loss
+    name = "mlm_loss_at_mask" if objective == "mlm" else "generator_loss_at_mask"
+    output = model(batch)
+    loss, count = output["reports"][name]
     np.testing.assert_allclose(loss.numpy(), (per_slot * at_mask).sum() / at_mask.sum(), rtol=1e-5)
     assert count.numpy() == at_mask.sum()
     # The training figure is a different mean (all masked slots): the two must not coincide by construction.
@@ -134,11 +134,10 @@ def test_loss_at_mask_counts_only_the_slots_holding_mask(objective, batches):
     assert abs(everything - loss.numpy()) > 1e-6
     # A batch built elsewhere, without the key, trains the same and skips the report.
     plain = {key: value for key, value in batch.items() if key != "mask_token_weights"}
-    without = model.objective(model, plain, False, tf.constant(0, tf.int64))
-    assert without.mask_token_loss is None
-    np.testing.assert_allclose(without.loss.numpy(), output.loss.numpy(), rtol=1e-6)
+    without = model(plain)
+    assert name not in without["reports"]
+    np.testing.assert_allclose(without["loss"].numpy(), output["loss"].numpy(), rtol=1e-6)
     model.compile(optimizer=keras.optimizers.AdamW(1e-3))
-    name = "mlm_loss_at_mask" if objective == "mlm" else "generator_loss_at_mask"
     assert name in model.evaluate(tf.data.Dataset.from_tensors(batch), return_dict=True, verbose=0)
 
 
@@ -213,7 +212,7 @@ def test_mirrored_strategy_over_two_cpus_matches_default(pretraining_data):
 
 @pytest.mark.parametrize("policy,compute", [("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")])
 def test_mixed_precision_trains_with_float32_losses(policy, compute, batches):
-    from electra_tf.training.optimization import OptimizerConfig, create_optimizer
+    from electra_tf.optimizers.config import OptimizerConfig, create_optimizer
 
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -222,7 +221,7 @@ def test_mixed_precision_trains_with_float32_losses(policy, compute, batches):
         losses = [model.train_on_batch(b, return_dict=True)["loss"] for b in batches[:3]]
         assert model.discriminator.transformer_layers[0].compute_dtype == compute
         assert model.embeddings.token_embedding.embeddings.dtype == "float32"
-        logits = base.generator_logits(model, batches[0], training=False)
+        logits = model(batches[0])["generator_logits"]
         assert logits.dtype == tf.float32
     finally:
         keras.mixed_precision.set_global_policy("float32")

@@ -201,7 +201,7 @@ def test_kept_checkpoints_survive_the_rolling_window_and_hold_their_step(micro_c
 
     from electra_tf.models.electra_pretrainer import ElectraPretrainer
     from electra_tf.training import callbacks
-    from electra_tf.training.optimization import create_optimizer
+    from electra_tf.optimizers.config import create_optimizer
 
     config = dataclasses.replace(config_io.load(PretrainingConfig, micro_config), keep_checkpoint_steps=(7, 20),
                                  keep_checkpoints=1)

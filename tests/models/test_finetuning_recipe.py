@@ -6,7 +6,7 @@ import pytest
 
 from electra_tf.networks.encoder_config import EncoderConfig
 from electra_tf.tasks import registry
-from electra_tf.training import finetuning_recipe
+from electra_tf.models import finetuning_recipe
 from electra_tf.training.finetune import FinetuningConfig
 
 

@@ -27,7 +27,7 @@ import dataclasses
 from typing import Optional
 
 from electra_tf.networks.encoder_config import EncoderConfig
-from electra_tf.training.layerwise_decay import LAYERWISE_RULES
+from electra_tf.optimizers.layerwise_decay import LAYERWISE_RULES
 
 MODEL_SIZES = ("small", "base", "large")
 # hidden_size below which an encoder counts as each size; "large" from 1024 on.

@@ -6,8 +6,10 @@ import pytest
 
 import tensorflow as tf
 
-from electra_tf.training.layerwise_decay import LayerwiseAdamW
-from electra_tf.training.optimization import NO_DECAY, FusedAdamW, OptimizerConfig, WarmupLinearDecay, create_optimizer
+from electra_tf.optimizers.layerwise_decay import LayerwiseAdamW
+from electra_tf.optimizers.adamw import NO_DECAY, FusedAdamW
+from electra_tf.optimizers.config import OptimizerConfig, create_optimizer
+from electra_tf.optimizers.schedules import WarmupLinearDecay
 
 
 def test_warmup_factor_times_linear_decay():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from electra_tf.data import corpus
+from electra_tf import corpus
 
 
 def test_plan_covers_every_byte_once_and_cuts_at_document_starts(corpus_10mb):

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from electra_tf.models.electra_classifier import ElectraClassifier
-from electra_tf.training import layerwise_decay
+from electra_tf.optimizers import layerwise_decay
 
 
 @pytest.fixture()

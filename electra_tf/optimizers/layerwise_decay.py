@@ -21,7 +21,8 @@ multiplies the learning rate per variable, decoupled weight decay included.
 import keras
 import tensorflow as tf
 
-from electra_tf.training.optimization import NO_DECAY, uncorrected_rate
+from electra_tf.optimizers import keras_internals
+from electra_tf.optimizers.adamw import NO_DECAY, uncorrected_rate
 
 LAYERWISE_RULES = ("released", "corrected")
 # The depth the head sits above the top encoder layer, per rule.
@@ -107,7 +108,7 @@ class LayerwiseAdamW(keras.optimizers.Adam):
         return super().apply(grads, trainable_variables)
 
     def update_step(self, gradient, variable, learning_rate):
-        index = self._get_variable_index(variable)
+        index = keras_internals.variable_index(self, variable)
         learning_rate = keras.ops.cast(learning_rate, variable.dtype) * self._multipliers[index]
         if self._decays[index]:
             self.assign_sub(variable, variable * (self.decoupled_weight_decay * learning_rate))
