@@ -148,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True, help="A pre-training config JSON (configs/pretraining/*.json).")
     parser.add_argument("--batch_size", type=int, default=32)
-    # HF runs near 450 tokens/s here: 3 windows of 3 steps (after a warm-up window) take about two minutes.
+    # HF's eager step is slow on a CPU: few short windows keep the reference within minutes.
     parser.add_argument("--windows", type=int, default=3)
     parser.add_argument("--steps_per_window", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="A torch device: cpu, cuda, cuda:1, ...")

@@ -2,7 +2,7 @@
 
 It is the format of google-research/electra's `build_pretraining_dataset.py`, so data built by either tool reads in
 the other. Serialization runs in TensorFlow's C++ proto encoder (`tf.io.encode_proto`), a whole batch per call:
-about 5x faster than building `tf.train.Example` objects in Python, which would dominate the build time.
+building `tf.train.Example` objects in Python instead would dominate the build time.
 """
 
 import numpy as np

@@ -80,7 +80,7 @@ class _ShardTask:
 
 @functools.lru_cache(maxsize=2)
 def _shard_tools(vocab_file: str, lower_case: bool, strip_accents: Optional[bool]):
-    """Builds the tokenizer once per worker process; building it costs about 0.1 s."""
+    """Builds the tokenizer once per worker process, not once per shard."""
     vocabulary = Vocabulary.load(vocab_file)
     tokenizer = WordPieceTokenizer(vocabulary, lower_case=lower_case, strip_accents=strip_accents)
 

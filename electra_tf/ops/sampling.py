@@ -7,8 +7,11 @@ at its first example's index in the global batch.
 `inverse_cdf_sample` is what pre-training uses: two uniforms per masked position pick a block of the vocabulary by
 its probability mass, then a token inside the block. That is an exact sample of softmax(logits / temperature), like
 Gumbel-max, but it draws 2 random numbers per position instead of one per vocabulary entry (30,522), and its only
-full-vocabulary passes are an exp and a block sum. For ELECTRA-Small at batch 32 it samples in about 22 ms where
-Gumbel-max took 72 ms (2 cores). `gumbel_sample` is kept as the reference the tests check it against.
+full-vocabulary passes are an exp and a block sum (`docs/performance.md` has the measured times).
+
+`gumbel_sample` is google-research/electra's sampler (`pretrain_helpers.sample_from_softmax`: Gumbel-max over
+`logits / temperature`). Training does not use it; it is kept as the reference that `tests/ops/test_sampling.py`
+checks `inverse_cdf_sample`'s distribution against.
 """
 
 import tensorflow as tf
