@@ -53,7 +53,7 @@ def test_analytical_training_flops_match_the_profiler_for_tiny():
 
     def step(inputs):  # Forward and backward: what the optimizer step costs, without the optimizer's own update.
         with tf.GradientTape() as tape:
-            loss = model(inputs, training=True)
+            loss = model(inputs, training=True)["loss"]
         return tape.gradient(loss, model.trainable_variables)
 
     graph = tf.function(step).get_concrete_function(spec).graph
