@@ -15,8 +15,15 @@ from electra_tf import io_utils
 T = TypeVar("T")
 
 
-_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string", tuple: "a list",
-               list: "a list", dict: "a JSON object"}
+_TYPE_NAMES = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    tuple: "a list",
+    list: "a list",
+    dict: "a JSON object",
+}
 
 
 def _check_type(value: Any, hint: Any, where: str) -> Any:
@@ -65,9 +72,7 @@ def from_dict(cls: Type[T], raw: dict[str, Any], source: str = "<dict>") -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
-        raise ValueError(
-            f"{source}: unknown key(s) {unknown} for {cls.__name__}. Known keys: {sorted(fields)}."
-        )
+        raise ValueError(f"{source}: unknown key(s) {unknown} for {cls.__name__}. Known keys: {sorted(fields)}.")
     hints = typing.get_type_hints(cls)
     values = {}
     for name, value in raw.items():

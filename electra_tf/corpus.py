@@ -59,7 +59,7 @@ def decode(raw: bytes, path: str, start: int, on_decode_error: str) -> tuple[str
         if on_decode_error == "strict":
             line = _line_number(path, start + e.start)
             raise ValueError(
-                f"{path}, line {line}: invalid UTF-8 bytes {raw[e.start:e.end]!r} ({e.reason}). Re-encode the file "
+                f"{path}, line {line}: invalid UTF-8 bytes {raw[e.start : e.end]!r} ({e.reason}). Re-encode the file "
                 "as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or pass on_decode_error='replace' "
                 "(--on_decode_error=replace) to substitute U+FFFD."
             ) from e

@@ -71,7 +71,8 @@ def pretraining_data(corpus_slice, vocab_file, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def micro_config(tmp_path_factory) -> str:
-    """configs/pretraining/tiny.json shrunk to a micro encoder and 40 steps of batch 8: a pre-training run in seconds."""
+    """configs/pretraining/tiny.json shrunk to a micro encoder and 40 steps of batch 8: a pre-training run in
+    seconds."""
     import dataclasses
 
     from electra_tf import config_io
@@ -97,7 +98,13 @@ def micro_config(tmp_path_factory) -> str:
 
 def pretrain_command(config, data, model_dir) -> list:
     """The bin/pretrain command line for a config, data folder and model_dir."""
-    return [sys.executable, str(repo_root() / "bin" / "pretrain"), f"--config={config}", f"--train_data={data}", f"--model_dir={model_dir}"]
+    return [
+        sys.executable,
+        str(repo_root() / "bin" / "pretrain"),
+        f"--config={config}",
+        f"--train_data={data}",
+        f"--model_dir={model_dir}",
+    ]
 
 
 def repo_root() -> pathlib.Path:
@@ -123,8 +130,13 @@ def saved_encoder(vocabulary, tmp_path_factory) -> str:
 
     keras.utils.set_random_seed(3)
     encoder = ElectraEncoder(
-        vocab_size=vocabulary.size, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128,
-        embedding_size=32, dropout=0.0,
+        vocab_size=vocabulary.size,
+        hidden_size=64,
+        num_layers=2,
+        num_heads=2,
+        intermediate_size=128,
+        embedding_size=32,
+        dropout=0.0,
     )
     directory = tmp_path_factory.mktemp("encoder") / "discriminator"
     saving.save(saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, True, None)), str(directory))

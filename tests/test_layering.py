@@ -65,6 +65,8 @@ def test_no_import_runs_up_or_sideways():
             if imported == unit:
                 continue
             if imported not in FLOOR or FLOOR[imported] >= FLOOR[unit] and not (FLOOR[unit] == 0 == FLOOR[imported]):
-                violations.append(f"electra_tf/{relative}:{line}: {unit} (floor {FLOOR[unit]}) imports {imported} "
-                                  f"(floor {FLOOR.get(imported)})")
+                violations.append(
+                    f"electra_tf/{relative}:{line}: {unit} (floor {FLOOR[unit]}) imports {imported} "
+                    f"(floor {FLOOR.get(imported)})"
+                )
     assert violations == []

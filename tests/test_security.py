@@ -29,6 +29,7 @@ SOURCES = _sources()
 
 def _calls(tree: ast.Module):
     """(enclosing function name or None, call node) for every call in `tree`."""
+
     def visit(node, function):
         for child in ast.iter_child_nodes(node):
             inner = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else function
@@ -40,7 +41,7 @@ def _calls(tree: ast.Module):
 
 
 def _dotted(node) -> str:
-    """"np.load" for the expression `np.load`; "" when it is not a plain dotted name."""
+    """ "np.load" for the expression `np.load`; "" when it is not a plain dotted name."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -118,7 +119,8 @@ def _is_list_command(node, function_node) -> bool:
     if parameters:
         return all(_dotted(a.annotation) in ("list", "tuple") for a in parameters)
     bindings = [
-        assign.value for assign in ast.walk(function_node)
+        assign.value
+        for assign in ast.walk(function_node)
         if isinstance(assign, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id for t in assign.targets)
     ]
     return bool(bindings) and all(isinstance(b, (ast.List, ast.Tuple)) for b in bindings)
@@ -184,4 +186,3 @@ def test_security_guarantees_are_documented():
     text = (repo_root() / "docs" / "security.md").read_text(encoding="utf-8")
     for phrase in ("safe_mode=True", "allow_pickle", "shell=True", "serving_default"):
         assert phrase in text
-

@@ -54,7 +54,11 @@ def save_random_encoder(encoder_config: EncoderConfig, vocab_file: str, director
 
 
 def finetuning_throughput(
-    encoder_dir: str, texts: list[str], batch_size: int = 32, sequence_length: int = 128, windows: int = 5,
+    encoder_dir: str,
+    texts: list[str],
+    batch_size: int = 32,
+    sequence_length: int = 128,
+    windows: int = 5,
     steps_per_window: int = 5,
 ) -> dict:
     """Returns the median fine-tuning examples/s of a binary classifier on `encoder_dir`."""
@@ -97,22 +101,32 @@ def _timed_calls(call, count: int) -> list[float]:
 
 
 def serving_latency(
-    encoder_dir: str, texts: list[str], batch_sizes=(1, 32), sequence_length: int = 128, calls: int = 20,
-    windows: int = 5, compute_dtype: str = "float32",
+    encoder_dir: str,
+    texts: list[str],
+    batch_sizes=(1, 32),
+    sequence_length: int = 128,
+    calls: int = 20,
+    windows: int = 5,
+    compute_dtype: str = "float32",
 ) -> list[dict]:
     """Returns p50/p99 latency (ms) of the exported classifier's `serving_default`, one figure per batch size, and
     its speed-up over the same strings through the Keras classifier (no XLA), timed in alternating windows."""
     classifier = ElectraClassifier.from_pretrained(encoder_dir, num_outputs=2, sequence_length=sequence_length)
-    keras_signature = tf.function(lambda text_a: {"probabilities": tf.nn.softmax(
-        classifier(classifier.preprocessor({"text_a": text_a}), training=False))})
+    keras_signature = tf.function(
+        lambda text_a: {
+            "probabilities": tf.nn.softmax(classifier(classifier.preprocessor({"text_a": text_a}), training=False))
+        }
+    )
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         path = export_classifier(classifier, os.path.join(tmp, "export"), warmup=False, compute_dtype=compute_dtype)
         serve = tf.saved_model.load(path).signatures["serving_default"]
         for batch_size in batch_sizes:
             batch = tf.constant([texts[i % len(texts)] for i in range(batch_size)])
-            real_tokens = float(tf.reduce_mean(tf.reduce_sum(classifier.preprocessor({"text_a": batch})["padding_mask"], -1)))
-            ours, reference = (lambda: serve(text_a=batch)), (lambda: keras_signature(batch))
+            real_tokens = float(
+                tf.reduce_mean(tf.reduce_sum(classifier.preprocessor({"text_a": batch})["padding_mask"], -1))
+            )
+            ours, reference = (lambda batch=batch: serve(text_a=batch)), (lambda batch=batch: keras_signature(batch))
             _timed_calls(ours, 5), _timed_calls(reference, 5)  # Warm-up: tracing and the kernels' caches.
             latencies, window_ratios, reference_latencies = [], [], []
             for _ in range(windows):
@@ -121,18 +135,20 @@ def serving_latency(
                 reference_latencies += reference_window
                 window_ratios.append(np.median(reference_window) / np.median(window))
             p50 = float(np.percentile(latencies, 50))
-            results.append({
-                "name": f"serving_latency_batch{batch_size}",
-                "value": round(p50, 2),
-                "unit": "ms p50",
-                "p99_ms": round(float(np.percentile(latencies, 99)), 2),
-                "keras_model_p50_ms": round(float(np.percentile(reference_latencies, 50)), 2),
-                "speedup_vs_keras_model": round(float(np.median(window_ratios)), 2),
-                "compute_dtype": compute_dtype,
-                "batch_size": batch_size,
-                "seq_len": sequence_length,
-                "real_tokens": real_tokens,
-                "calls": calls * windows,
-                "examples_per_s": round(batch_size * 1000 / p50, 1),
-            })
+            results.append(
+                {
+                    "name": f"serving_latency_batch{batch_size}",
+                    "value": round(p50, 2),
+                    "unit": "ms p50",
+                    "p99_ms": round(float(np.percentile(latencies, 99)), 2),
+                    "keras_model_p50_ms": round(float(np.percentile(reference_latencies, 50)), 2),
+                    "speedup_vs_keras_model": round(float(np.median(window_ratios)), 2),
+                    "compute_dtype": compute_dtype,
+                    "batch_size": batch_size,
+                    "seq_len": sequence_length,
+                    "real_tokens": real_tokens,
+                    "calls": calls * windows,
+                    "examples_per_s": round(batch_size * 1000 / p50, 1),
+                }
+            )
     return results

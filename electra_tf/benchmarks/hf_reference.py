@@ -46,21 +46,37 @@ def build_hf_electra(encoder: dict, generator_fraction: float):
         layer_norm_eps=encoder["layer_norm_epsilon"],
         initializer_range=encoder.get("initializer_range", 0.02),
     )
-    discriminator = transformers.ElectraForPreTraining(transformers.ElectraConfig(
-        hidden_size=hidden, num_attention_heads=encoder["num_heads"], intermediate_size=encoder["intermediate_size"], **common
-    ))
-    generator = transformers.ElectraForMaskedLM(transformers.ElectraConfig(
-        hidden_size=generator_hidden, num_attention_heads=generator_heads, intermediate_size=generator_ffn, **common
-    ))
+    discriminator = transformers.ElectraForPreTraining(
+        transformers.ElectraConfig(
+            hidden_size=hidden,
+            num_attention_heads=encoder["num_heads"],
+            intermediate_size=encoder["intermediate_size"],
+            **common,
+        )
+    )
+    generator = transformers.ElectraForMaskedLM(
+        transformers.ElectraConfig(
+            hidden_size=generator_hidden, num_attention_heads=generator_heads, intermediate_size=generator_ffn, **common
+        )
+    )
     generator.electra.embeddings = discriminator.electra.embeddings
     generator.generator_lm_head.weight = discriminator.electra.embeddings.word_embeddings.weight
     parameters = list({id(p): p for p in list(discriminator.parameters()) + list(generator.parameters())}.values())
     return generator, discriminator, parameters
 
 
-def hf_pretraining_step(encoder: dict, generator_fraction: float, batch_size: int, seq_len: int,
-                        num_predictions: int, windows: int = 5, steps_per_window: int = 10, seed: int = 0,
-                        device: str = "cpu", dtype: str = "float32") -> dict:
+def hf_pretraining_step(
+    encoder: dict,
+    generator_fraction: float,
+    batch_size: int,
+    seq_len: int,
+    num_predictions: int,
+    windows: int = 5,
+    steps_per_window: int = 10,
+    seed: int = 0,
+    device: str = "cpu",
+    dtype: str = "float32",
+) -> dict:
     """Median tokens/s of the HF step. `dtype="bfloat16"` runs the forward passes under `torch.autocast`, HF's usual
     mixed precision (the weights and the optimizer stay float32, as with Keras' `mixed_bfloat16`)."""
     import torch
@@ -77,8 +93,19 @@ def hf_pretraining_step(encoder: dict, generator_fraction: float, batch_size: in
     generator.train()
     discriminator.train()
 
-    step = _hf_step_function(torch, generator, discriminator, parameters, optimizer, encoder["vocab_size"], batch_size,
-                             seq_len, num_predictions, device, dtype)
+    step = _hf_step_function(
+        torch,
+        generator,
+        discriminator,
+        parameters,
+        optimizer,
+        encoder["vocab_size"],
+        batch_size,
+        seq_len,
+        num_predictions,
+        device,
+        dtype,
+    )
 
     def synchronize():
         if torch.device(device).type == "cuda":
@@ -109,8 +136,19 @@ def hf_pretraining_step(encoder: dict, generator_fraction: float, batch_size: in
     }
 
 
-def _hf_step_function(torch, generator, discriminator, parameters, optimizer, vocab_size: int, batch_size: int,
-                      seq_len: int, num_predictions: int, device: str, dtype: str):
+def _hf_step_function(
+    torch,
+    generator,
+    discriminator,
+    parameters,
+    optimizer,
+    vocab_size: int,
+    batch_size: int,
+    seq_len: int,
+    num_predictions: int,
+    device: str,
+    dtype: str,
+):
     """One ELECTRA step of the HF models on a fixed random batch (MLM + 50 x replaced token detection, clipped)."""
     original = torch.randint(5, vocab_size, (batch_size, seq_len)).to(device)
     positions = torch.stack([torch.randperm(seq_len - 2)[:num_predictions] + 1 for _ in range(batch_size)]).to(device)
@@ -137,7 +175,9 @@ def _hf_step_function(torch, generator, discriminator, parameters, optimizer, vo
         sampled = (logits.detach() + noise).argmax(-1)
         corrupted = original.scatter(1, positions, sampled)
         labels = (corrupted != original).float()
-        disc_logits = discriminator(input_ids=corrupted, attention_mask=attention, token_type_ids=segments).logits.float()
+        disc_logits = discriminator(
+            input_ids=corrupted, attention_mask=attention, token_type_ids=segments
+        ).logits.float()
         rtd = torch.nn.functional.binary_cross_entropy_with_logits(disc_logits, labels)
         return mlm + 50.0 * rtd
 
@@ -159,10 +199,19 @@ def main() -> None:
     seq_len = config.get("max_seq_length", 128)
     masking = config.get("masking", {})
     # MaskingConfig.num_predictions, without importing TensorFlow into this process.
-    num_predictions = masking.get("max_predictions") or max(1, min(seq_len, int((masking.get("mask_prob", 0.15) + 0.005) * seq_len)))
+    num_predictions = masking.get("max_predictions") or max(
+        1, min(seq_len, int((masking.get("mask_prob", 0.15) + 0.005) * seq_len))
+    )
     result = hf_pretraining_step(
-        config["encoder"], config.get("generator_fraction", 0.25), args.batch_size, seq_len, num_predictions,
-        args.windows, args.steps_per_window, device=args.device, dtype=args.dtype,
+        config["encoder"],
+        config.get("generator_fraction", 0.25),
+        args.batch_size,
+        seq_len,
+        num_predictions,
+        args.windows,
+        args.steps_per_window,
+        device=args.device,
+        dtype=args.dtype,
     )
     print(json.dumps(result), flush=True)
 

@@ -29,11 +29,22 @@ def compare_with_hf(config_path: str, data_dir: str, batch_size: int, pairs: int
     if missing:
         raise ValueError(f"The HF reference needs {missing}: pip install torch transformers (CPU wheels suffice).")
     ours_command = [
-        sys.executable, "-m", "electra_tf.cli.benchmark", "--suite=pretrain", f"--config={config_path}",
-        f"--data_dir={data_dir}", f"--batch_size={batch_size}", "--reference=none", *ours_flags,
+        sys.executable,
+        "-m",
+        "electra_tf.cli.benchmark",
+        "--suite=pretrain",
+        f"--config={config_path}",
+        f"--data_dir={data_dir}",
+        f"--batch_size={batch_size}",
+        "--reference=none",
+        *ours_flags,
     ]
     reference_command = [
-        sys.executable, "-m", "electra_tf.benchmarks.hf_reference", f"--config={config_path}", f"--batch_size={batch_size}",
+        sys.executable,
+        "-m",
+        "electra_tf.benchmarks.hf_reference",
+        f"--config={config_path}",
+        f"--batch_size={batch_size}",
     ]
     ours, reference = [], []
     for _ in range(pairs):

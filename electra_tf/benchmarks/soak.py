@@ -90,8 +90,12 @@ def soak(
     model_dir = os.path.join(output_dir, "run")
     log_path = os.path.join(output_dir, "pretrain.log")
     command = [
-        sys.executable, "-m", "electra_tf.cli.pretrain",
-        f"--config={soak_config}", f"--train_data={data_dir}", f"--model_dir={model_dir}",
+        sys.executable,
+        "-m",
+        "electra_tf.cli.pretrain",
+        f"--config={soak_config}",
+        f"--train_data={data_dir}",
+        f"--model_dir={model_dir}",
     ]
     losses, samples = _run_and_sample(command, log_path, model_dir, minutes, sample_seconds)
     summary = _summary(losses, samples, model_dir, output_dir, minutes, checkpoint_every, keep_checkpoints, command)
@@ -113,20 +117,30 @@ def _run_and_sample(command: list, log_path: str, model_dir: str, minutes: float
                 log.write(line)
                 match = _LOG_LINE.match(line)
                 if match:
-                    losses.append({"seconds": round(time.time() - start, 1), "step": int(match.group(1)), "loss": float(match.group(2))})
+                    losses.append(
+                        {
+                            "seconds": round(time.time() - start, 1),
+                            "step": int(match.group(1)),
+                            "loss": float(match.group(2)),
+                        }
+                    )
 
         reader = threading.Thread(target=read_progress, daemon=True)
         reader.start()
         try:
             while time.time() - start < minutes * 60:
                 if process.poll() is not None:
-                    raise RuntimeError(f"bin/pretrain exited with {process.returncode} during the soak; see {log_path}.")
-                samples.append({
-                    "seconds": round(time.time() - start, 1),
-                    "rss_mb": round(_rss_mb(process.pid), 1),
-                    "disk_mb": round(_disk_mb(model_dir), 1) if os.path.isdir(model_dir) else 0.0,
-                    "step": losses[-1]["step"] if losses else 0,
-                })
+                    raise RuntimeError(
+                        f"bin/pretrain exited with {process.returncode} during the soak; see {log_path}."
+                    )
+                samples.append(
+                    {
+                        "seconds": round(time.time() - start, 1),
+                        "rss_mb": round(_rss_mb(process.pid), 1),
+                        "disk_mb": round(_disk_mb(model_dir), 1) if os.path.isdir(model_dir) else 0.0,
+                        "step": losses[-1]["step"] if losses else 0,
+                    }
+                )
                 time.sleep(sample_seconds)
         finally:
             if process.poll() is None:
@@ -153,12 +167,16 @@ def _summary(losses, samples, model_dir, output_dir, minutes, checkpoint_every, 
         "rss_mb_first_training": steady[0]["rss_mb"] if steady else None,
         "rss_mb_last": samples[-1]["rss_mb"] if samples else None,
         "rss_mb_max": max(s["rss_mb"] for s in samples) if samples else None,
-        "rss_mb_per_minute_second_half": round(_slope_per_minute(second_half, "rss_mb"), 3) if len(second_half) > 1 else None,
+        "rss_mb_per_minute_second_half": round(_slope_per_minute(second_half, "rss_mb"), 3)
+        if len(second_half) > 1
+        else None,
         "disk_mb_max": max(s["disk_mb"] for s in samples) if samples else None,
         "disk_mb_last": samples[-1]["disk_mb"] if samples else None,
-        "disk_mb_per_minute_second_half": round(_slope_per_minute(second_half, "disk_mb"), 3) if len(second_half) > 1 else None,
-        "loss_first_logs": round(statistics.fmean(l["loss"] for l in losses[:window]), 4) if losses else None,
-        "loss_last_logs": round(statistics.fmean(l["loss"] for l in losses[-window:]), 4) if losses else None,
+        "disk_mb_per_minute_second_half": round(_slope_per_minute(second_half, "disk_mb"), 3)
+        if len(second_half) > 1
+        else None,
+        "loss_first_logs": round(statistics.fmean(record["loss"] for record in losses[:window]), 4) if losses else None,
+        "loss_last_logs": round(statistics.fmean(record["loss"] for record in losses[-window:]), 4) if losses else None,
         "last_checkpoint": os.path.relpath(latest, output_dir) if latest else None,
         "last_checkpoint_restorable": restorable,
         "command": " ".join(command),

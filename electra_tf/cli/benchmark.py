@@ -1,11 +1,11 @@
 """Measures electra_tf's throughput: one JSON line per figure, then a readable table.
 
-    electra-benchmark --suite=data
-    electra-benchmark --suite=pretrain --config=configs/pretraining/small.json --batch_size=32
-    electra-benchmark --suite=pretrain --reference=hf --pairs=3   # ratio to HF transformers (needs torch)
-    electra-benchmark --suite=pretrain --precision_ratio   # mixed_bfloat16 over float32, alternating in one process
-    electra-benchmark --suite=finetune --config=configs/pretraining/small.json   # fine-tuning and serving
-    electra-benchmark --suite=soak --config=configs/pretraining/tiny.json --soak_minutes=20
+electra-benchmark --suite=data
+electra-benchmark --suite=pretrain --config=configs/pretraining/small.json --batch_size=32
+electra-benchmark --suite=pretrain --reference=hf --pairs=3   # ratio to HF transformers (needs torch)
+electra-benchmark --suite=pretrain --precision_ratio   # mixed_bfloat16 over float32, alternating in one process
+electra-benchmark --suite=finetune --config=configs/pretraining/small.json   # fine-tuning and serving
+electra-benchmark --suite=soak --config=configs/pretraining/tiny.json --soak_minutes=20
 """
 
 import json
@@ -15,19 +15,29 @@ import tempfile
 from absl import flags
 
 from electra_tf import config_io, settings
-from electra_tf.benchmarks import data_benchmarks, finetuning_benchmarks, pretraining_benchmarks, reference_comparison, soak
+from electra_tf.benchmarks import (
+    data_benchmarks,
+    finetuning_benchmarks,
+    pretraining_benchmarks,
+    reference_comparison,
+    soak,
+)
 from electra_tf.cli import common
 from electra_tf.data.pretraining_data_builder import build_pretraining_data
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 _SUITE = flags.DEFINE_enum("suite", "data", ["data", "pretrain", "finetune", "soak"], "Which figures to measure.")
 _CONFIG = flags.DEFINE_string(
-    "config", str(settings.repo_root() / "configs" / "pretraining" / "small.json"), "Pretraining config (pretrain suite)."
+    "config",
+    str(settings.repo_root() / "configs" / "pretraining" / "small.json"),
+    "Pretraining config (pretrain suite).",
 )
 _DATA_DIR = flags.DEFINE_string(
     "data_dir", str(settings.output_dir() / "pretraining_data"), "Pre-training data (pretrain suite)."
 )
-_MIXED_PRECISION = flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_bfloat16", "mixed_float16"], "Policy.")
+_MIXED_PRECISION = flags.DEFINE_enum(
+    "mixed_precision", "float32", ["float32", "mixed_bfloat16", "mixed_float16"], "Policy."
+)
 _JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "XLA-compile the step (pretrain suite).")
 _STEPS_PER_EXECUTION = flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (pretrain suite).")
 _CORPUS = flags.DEFINE_string(
@@ -40,17 +50,23 @@ _VOCAB_FILE = flags.DEFINE_string("vocab_file", str(settings.output_dir() / "voc
 _NUM_WORKERS = flags.DEFINE_integer("num_workers", 0, "Workers of the end-to-end build; 0 uses every core.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Batch size: 128 for the data suite, 32 for pretrain.")
 _REFERENCE = flags.DEFINE_enum(
-    "reference", "none", ["none", "hf"],
+    "reference",
+    "none",
+    ["none", "hf"],
     "Pretrain suite: also run HF transformers' ELECTRA (torch) on the same config and batch, alternating processes.",
 )
 _PRECISION_RATIO = flags.DEFINE_bool(
-    "precision_ratio", False,
+    "precision_ratio",
+    False,
     "Pretrain suite: also time float32 and --mixed_precision (mixed_bfloat16 if float32) in alternating windows in "
     "this process and report the ratio.",
 )
 _PAIRS = flags.DEFINE_integer("pairs", 3, "Alternated (ours, reference) runs for --reference.")
 _SERVING_DTYPE = flags.DEFINE_enum(
-    "serving_dtype", "float32", ["float32", "bfloat16"], "Finetune suite: the export's compute dtype (bin/export's --compute_dtype)."
+    "serving_dtype",
+    "float32",
+    ["float32", "bfloat16"],
+    "Finetune suite: the export's compute dtype (bin/export's --compute_dtype).",
 )
 _GLUE_DIR = flags.DEFINE_string("glue_dir", str(settings.data_dir() / "glue"), "GLUE data (finetune suite).")
 _SOAK_MINUTES = flags.DEFINE_float("soak_minutes", 20.0, "Soak suite: wall time of the pre-training run.")
@@ -82,7 +98,9 @@ def _finetune_suite(report) -> None:
     config = config_io.load(PretrainingConfig, _CONFIG.value)
     texts = finetuning_benchmarks.long_texts(_GLUE_DIR.value, 64)
     with tempfile.TemporaryDirectory() as tmp:
-        encoder_dir = finetuning_benchmarks.save_random_encoder(config.encoder, _VOCAB_FILE.value, os.path.join(tmp, "encoder"))
+        encoder_dir = finetuning_benchmarks.save_random_encoder(
+            config.encoder, _VOCAB_FILE.value, os.path.join(tmp, "encoder")
+        )
         report(finetuning_benchmarks.finetuning_throughput(encoder_dir, texts, _BATCH_SIZE.value or 32))
         for result in finetuning_benchmarks.serving_latency(encoder_dir, texts, compute_dtype=_SERVING_DTYPE.value):
             report(result)
@@ -90,7 +108,10 @@ def _finetune_suite(report) -> None:
 
 def _soak_suite(report) -> None:
     summary = soak.soak(_CONFIG.value, _DATA_DIR.value, _SOAK_MINUTES.value, _OUTPUT_DIR.value)
-    report({k: v for k, v in summary.items() if k not in ("samples", "losses")} | {"value": summary["rss_mb_max"], "unit": "MB max RSS"})
+    report(
+        {k: v for k, v in summary.items() if k not in ("samples", "losses")}
+        | {"value": summary["rss_mb_max"], "unit": "MB max RSS"}
+    )
 
 
 def _pretrain_suite(report) -> None:
@@ -107,21 +128,30 @@ def _pretrain_suite(report) -> None:
     )
     if _PRECISION_RATIO.value:
         mixed = "mixed_bfloat16" if _MIXED_PRECISION.value == "float32" else _MIXED_PRECISION.value
-        report(pretraining_benchmarks.precision_ratio(
-            config, _DATA_DIR.value, _BATCH_SIZE.value or 32, mixed, jit_compile=_JIT_COMPILE.value
-        ))
+        report(
+            pretraining_benchmarks.precision_ratio(
+                config, _DATA_DIR.value, _BATCH_SIZE.value or 32, mixed, jit_compile=_JIT_COMPILE.value
+            )
+        )
     if _REFERENCE.value == "hf":
-        ours_flags = (f"--mixed_precision={_MIXED_PRECISION.value}", f"--steps_per_execution={_STEPS_PER_EXECUTION.value}",
-                      "--jit_compile" if _JIT_COMPILE.value else "--nojit_compile")
-        report(reference_comparison.compare_with_hf(
-            _CONFIG.value, _DATA_DIR.value, _BATCH_SIZE.value or 32, _PAIRS.value, ours_flags
-        ))
+        ours_flags = (
+            f"--mixed_precision={_MIXED_PRECISION.value}",
+            f"--steps_per_execution={_STEPS_PER_EXECUTION.value}",
+            "--jit_compile" if _JIT_COMPILE.value else "--nojit_compile",
+        )
+        report(
+            reference_comparison.compare_with_hf(
+                _CONFIG.value, _DATA_DIR.value, _BATCH_SIZE.value or 32, _PAIRS.value, ours_flags
+            )
+        )
 
 
 def _data_suite(report) -> None:
     report(data_benchmarks.build_steady_state([_CORPUS.value], _VOCAB_FILE.value))
     report(
-        data_benchmarks.build_end_to_end([_END_TO_END_CORPUS.value], _VOCAB_FILE.value, _NUM_WORKERS.value or os.cpu_count())
+        data_benchmarks.build_end_to_end(
+            [_END_TO_END_CORPUS.value], _VOCAB_FILE.value, _NUM_WORKERS.value or os.cpu_count()
+        )
     )
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = os.path.join(tmp, "data")

@@ -1,7 +1,7 @@
 """Turns text (files, or a TFDS text dataset) into sharded pre-training TFRecords plus metadata.json.
 
-    electra-build-pretraining-data --input='corpus/*.txt' --vocab_file=data/vocab.txt --output_dir=data/pretrain
-    electra-build-pretraining-data --tfds=wiki40b/en:text --tfds_download  # needs internet
+electra-build-pretraining-data --input='corpus/*.txt' --vocab_file=data/vocab.txt --output_dir=data/pretrain
+electra-build-pretraining-data --tfds=wiki40b/en:text --tfds_download  # needs internet
 """
 
 import dataclasses
@@ -17,10 +17,14 @@ from electra_tf.data.pretraining_data_builder import PretrainingDataConfig, buil
 _INPUT = flags.DEFINE_list(
     "input", [str(settings.corpus_file())], "Text files or globs, comma-separated. Defaults to the shared corpus."
 )
-_TFDS = flags.DEFINE_string("tfds", None, "A TFDS text dataset as NAME:FEATURE (e.g. wiki40b/en:text); replaces --input.")
+_TFDS = flags.DEFINE_string(
+    "tfds", None, "A TFDS text dataset as NAME:FEATURE (e.g. wiki40b/en:text); replaces --input."
+)
 _TFDS_SPLIT = flags.DEFINE_string("tfds_split", "train", "The TFDS split to read.")
 _TFDS_DATA_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir (TFDS's default when unset).")
-_TFDS_DOWNLOAD = flags.DEFINE_bool("tfds_download", False, "Download and prepare the TFDS dataset if needed (internet).")
+_TFDS_DOWNLOAD = flags.DEFINE_bool(
+    "tfds_download", False, "Download and prepare the TFDS dataset if needed (internet)."
+)
 _VOCAB_FILE = flags.DEFINE_string("vocab_file", str(settings.output_dir() / "vocab.txt"), "The vocab.txt to use.")
 _OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", str(settings.output_dir() / "pretraining_data"), "Folder for shards and metadata.json."

@@ -1,6 +1,6 @@
 """Learns a BERT-style WordPiece `vocab.txt` from text files (HF `tokenizers` learner).
 
-    electra-build-vocab --input='corpus/*.txt' --output=data/vocab.txt --vocab_size=30522
+electra-build-vocab --input='corpus/*.txt' --output=data/vocab.txt --vocab_size=30522
 """
 
 import os

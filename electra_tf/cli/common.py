@@ -8,9 +8,16 @@ from absl import app, flags, logging
 
 from electra_tf import errors
 
-
 # Bad inputs (a missing file, a path of the wrong kind, a bad value): one line and exit status 2.
-_BAD_INPUT = (ValueError, KeyError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+_BAD_INPUT = (
+    ValueError,
+    KeyError,
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
 
 
 def _exit_status(error: Exception):
@@ -19,7 +26,13 @@ def _exit_status(error: Exception):
         return 2
     tf = sys.modules.get("tensorflow")
     if tf is not None and isinstance(
-        error, (tf.errors.DataLossError, tf.errors.FailedPreconditionError, tf.errors.PermissionDeniedError, tf.errors.NotFoundError)
+        error,
+        (
+            tf.errors.DataLossError,
+            tf.errors.FailedPreconditionError,
+            tf.errors.PermissionDeniedError,
+            tf.errors.NotFoundError,
+        ),
     ):
         return 2
     if isinstance(error, errors.RunFailedError):

@@ -21,18 +21,31 @@ from electra_tf.tokenization.vocabulary import VOCAB_FILE
 
 _FROM = flags.DEFINE_enum("from", None, ["hf", "google", "electra_tf"], "Source format.")
 _TO = flags.DEFINE_enum("to", "electra_tf", ["electra_tf", "hf"], "Target format.")
-_SRC = flags.DEFINE_string("src", None, "Source: an HF model folder, a TF1 checkpoint (prefix or folder), or an electra_tf folder.")
+_SRC = flags.DEFINE_string(
+    "src", None, "Source: an HF model folder, a TF1 checkpoint (prefix or folder), or an electra_tf folder."
+)
 _DST = flags.DEFINE_string("dst", None, "Destination folder.")
-_VOCAB_FILE = flags.DEFINE_string("vocab_file", None, "--from=google: the checkpoint's vocab.txt (default: <src folder>/vocab.txt).")
-_NUM_HEADS = flags.DEFINE_integer("num_heads", None, "--from=google: the discriminator's attention heads (Small 4, Base 12, Large 16).")
+_VOCAB_FILE = flags.DEFINE_string(
+    "vocab_file", None, "--from=google: the checkpoint's vocab.txt (default: <src folder>/vocab.txt)."
+)
+_NUM_HEADS = flags.DEFINE_integer(
+    "num_heads", None, "--from=google: the discriminator's attention heads (Small 4, Base 12, Large 16)."
+)
 _KIND = flags.DEFINE_enum(
-    "kind", "both", ["both", "discriminator", "generator"], "--from=google: which model to convert; 'both' writes <dst>/discriminator and <dst>/generator."
+    "kind",
+    "both",
+    ["both", "discriminator", "generator"],
+    "--from=google: which model to convert; 'both' writes <dst>/discriminator and <dst>/generator.",
 )
 _LOWER_CASE = flags.DEFINE_bool("lower_case", True, "--from=google: whether the vocabulary is lower-cased.")
 _HUB_DOWNLOAD = flags.DEFINE_bool(
-    "hub_download", False, "--from=hf: treat --src as a hub id (e.g. google/electra-small-discriminator) and download it (internet)."
+    "hub_download",
+    False,
+    "--from=hf: treat --src as a hub id (e.g. google/electra-small-discriminator) and download it (internet).",
 )
-_ALLOW_PICKLE = flags.DEFINE_bool("allow_pickle", False, "--from=hf: allow a pickle-based pytorch_model.bin (it can run code).")
+_ALLOW_PICKLE = flags.DEFINE_bool(
+    "allow_pickle", False, "--from=hf: allow a pickle-based pytorch_model.bin (it can run code)."
+)
 
 
 def _write(converted, destination: str) -> str:
@@ -52,7 +65,9 @@ def main(argv: list[str]) -> None:
         src_dir = _SRC.value if os.path.isdir(_SRC.value) else os.path.dirname(_SRC.value)
         vocab_file = _VOCAB_FILE.value or os.path.join(src_dir, VOCAB_FILE)
         kinds = ["discriminator", "generator"] if _KIND.value == "both" else [_KIND.value]
-        converted = [google.load_google(_SRC.value, vocab_file, kind, _NUM_HEADS.value, _LOWER_CASE.value) for kind in kinds]
+        converted = [
+            google.load_google(_SRC.value, vocab_file, kind, _NUM_HEADS.value, _LOWER_CASE.value) for kind in kinds
+        ]
         for kind, model in zip(kinds, converted):  # Convert all first: nothing is written if one fails.
             written.append(_write(model, os.path.join(_DST.value, kind) if _KIND.value == "both" else _DST.value))
     else:

@@ -17,7 +17,9 @@ from electra_tf.cli import common
 from electra_tf.experiments import equal_compute, report
 
 _CONFIG = flags.DEFINE_string(
-    "config", str(settings.repo_root() / "configs" / "experiments" / "electra_vs_mlm.json"), "An ExperimentConfig JSON file."
+    "config",
+    str(settings.repo_root() / "configs" / "experiments" / "electra_vs_mlm.json"),
+    "An ExperimentConfig JSON file.",
 )
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Runs and checkpoints; defaults to data/experiments/<name>.")
 _DOCS_DIR = flags.DEFINE_string("docs_dir", None, "Table and plot; defaults to docs/experiments/<name>.")

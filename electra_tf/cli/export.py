@@ -1,6 +1,6 @@
 """bin/export: writes a fine-tuned classifier as a TF Serving SavedModel that takes raw text.
 
-    bin/export --finetuned=data/finetune/sst-2/trial_0/model --export_dir=exports/sst2
+bin/export --finetuned=data/finetune/sst-2/trial_0/model --export_dir=exports/sst2
 """
 
 import json
@@ -13,12 +13,18 @@ from electra_tf.export import serving
 from electra_tf.models.electra_classifier import ElectraClassifier
 
 _FINETUNED = flags.DEFINE_string("finetuned", None, "A fine-tuned model folder (bin/finetune's trial_<k>/model).")
-_EXPORT_DIR = flags.DEFINE_string("export_dir", None, "The model base path TF Serving watches; a version folder is added.")
+_EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "The model base path TF Serving watches; a version folder is added."
+)
 _VERSION = flags.DEFINE_integer("version", None, "Version number; defaults to one more than the largest present.")
-_MODEL_NAME = flags.DEFINE_string("model_name", "electra", "Model name in the warmup requests (TF Serving's --model_name).")
+_MODEL_NAME = flags.DEFINE_string(
+    "model_name", "electra", "Model name in the warmup requests (TF Serving's --model_name)."
+)
 _WARMUP = flags.DEFINE_bool("warmup", True, "Write TF Serving warmup requests (needs tensorflow-serving-api).")
 _COMPUTE_DTYPE = flags.DEFINE_enum(
-    "compute_dtype", "float32", ["float32", "bfloat16"],
+    "compute_dtype",
+    "float32",
+    ["float32", "bfloat16"],
     "Serving precision. bfloat16 runs the matmuls and attention in bfloat16 (CPUs with AVX512-BF16 or AMX); outputs "
     "move by about 1e-3.",
 )

@@ -1,6 +1,6 @@
 """Pre-trains ELECTRA (or an ablation) from TFRecords; resumes automatically from the latest checkpoint.
 
-    electra-pretrain --config=configs/pretraining/tiny.json --train_data=data/pretraining_data --model_dir=data/tiny
+electra-pretrain --config=configs/pretraining/tiny.json --train_data=data/pretraining_data --model_dir=data/tiny
 """
 
 import dataclasses
@@ -19,14 +19,18 @@ _CONFIG = flags.DEFINE_string(
 _TRAIN_DATA = flags.DEFINE_string(
     "train_data", str(settings.output_dir() / "pretraining_data"), "Folder written by build_pretraining_data."
 )
-_MODEL_DIR = flags.DEFINE_string("model_dir", str(settings.output_dir() / "models" / "tiny"), "Checkpoints and outputs.")
+_MODEL_DIR = flags.DEFINE_string(
+    "model_dir", str(settings.output_dir() / "models" / "tiny"), "Checkpoints and outputs."
+)
 _STRATEGY = flags.DEFINE_enum("strategy", "default", list(pretrain.STRATEGIES), "Distribution strategy.")
 _TPU = flags.DEFINE_string("tpu", None, "Cloud TPU name or address, with --strategy=tpu.")
 _MIXED_PRECISION = flags.DEFINE_enum("mixed_precision", "float32", list(pretrain.PRECISIONS), "Keras dtype policy.")
 _JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
 _STEPS_PER_EXECUTION = flags.DEFINE_integer("steps_per_execution", 1, "Training steps per compiled call.")
 _INIT_FROM = flags.DEFINE_string(
-    "init_from", None, "Start a fresh run from converted weights: a folder with discriminator/ and generator/ (bin/convert)."
+    "init_from",
+    None,
+    "Start a fresh run from converted weights: a folder with discriminator/ and generator/ (bin/convert).",
 )
 # Overrides of the config file; unset means "as in the file".
 _NUM_TRAIN_STEPS = flags.DEFINE_integer("num_train_steps", None, "Override: total steps.")
@@ -50,7 +54,9 @@ def resolve_config() -> PretrainingConfig:
     }
     config = dataclasses.replace(config, **{k: v for k, v in top.items() if v is not None})
     if _LEARNING_RATE.value is not None:
-        config = dataclasses.replace(config, optimizer=dataclasses.replace(config.optimizer, learning_rate=_LEARNING_RATE.value))
+        config = dataclasses.replace(
+            config, optimizer=dataclasses.replace(config.optimizer, learning_rate=_LEARNING_RATE.value)
+        )
     return config
 
 

@@ -36,8 +36,17 @@ from electra_tf.tokenization.vocabulary import VOCAB_FILE
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 # The paper's GLUE dev metrics: Matthews correlation for CoLA, Spearman for STS-B, accuracy for the others.
-GLUE_METRICS = {"cola": "mcc", "sts-b": "spearman", "sst-2": "accuracy", "mrpc": "accuracy", "rte": "accuracy",
-                "qnli": "accuracy", "qqp": "accuracy", "mnli": "accuracy", "wnli": "accuracy"}
+GLUE_METRICS = {
+    "cola": "mcc",
+    "sts-b": "spearman",
+    "sst-2": "accuracy",
+    "mrpc": "accuracy",
+    "rte": "accuracy",
+    "qnli": "accuracy",
+    "qqp": "accuracy",
+    "mnli": "accuracy",
+    "wnli": "accuracy",
+}
 
 # How FLOPs are counted: google-research/electra's convention (the paper's), or ours (what the step runs).
 FLOPS_CONVENTIONS = {"gr": "google-research/electra's convention", "electra_tf": "electra_tf's count"}
@@ -111,14 +120,18 @@ class ExperimentConfig:
 
     def __post_init__(self):
         if self.reference_objective not in self.objectives:
-            raise ValueError(f"reference_objective={self.reference_objective!r} is not among objectives={list(self.objectives)}.")
+            raise ValueError(
+                f"reference_objective={self.reference_objective!r} is not among objectives={list(self.objectives)}."
+            )
         if self.flops_convention not in FLOPS_CONVENTIONS:
             raise ValueError(
                 f"flops_convention must be one of {sorted(FLOPS_CONVENTIONS)}, but received "
                 f"flops_convention={self.flops_convention!r}."
             )
         if 1.0 not in self.flops_fractions or any(not 0 <= f <= 1 for f in self.flops_fractions):
-            raise ValueError(f"flops_fractions must lie in [0, 1] and include 1.0, but received {list(self.flops_fractions)}.")
+            raise ValueError(
+                f"flops_fractions must lie in [0, 1] and include 1.0, but received {list(self.flops_fractions)}."
+            )
         if len(self.pretrain_seeds) < 1 or self.finetune_trials < 1 or self.reference_steps < 1:
             raise ValueError("pretrain_seeds, finetune_trials and reference_steps must be non-empty / positive.")
         unknown = sorted(set(self.tasks) - set(GLUE_METRICS))
@@ -127,8 +140,10 @@ class ExperimentConfig:
         if sorted(set(self.task_trials) - set(self.tasks)) or any(
             not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in self.task_trials.values()
         ):
-            raise ValueError(f"task_trials must map tasks among {list(self.tasks)} to positive integers, but received "
-                             f"{self.task_trials}.")
+            raise ValueError(
+                f"task_trials must map tasks among {list(self.tasks)} to positive integers, but received "
+                f"{self.task_trials}."
+            )
         for name in ("headline_tasks", "control_tasks"):
             outside = sorted(set(getattr(self, name)) - set(self.tasks))
             if outside:
@@ -144,7 +159,9 @@ class ExperimentConfig:
             )
         for seed in self.intermediate_seeds:
             if seed not in self.pretrain_seeds:
-                raise ValueError(f"intermediate_seeds holds {seed}, which is not among pretrain_seeds={list(self.pretrain_seeds)}.")
+                raise ValueError(
+                    f"intermediate_seeds holds {seed}, which is not among pretrain_seeds={list(self.pretrain_seeds)}."
+                )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +185,9 @@ class PretrainingRun:
 def _merged(base: dict, overrides: dict) -> dict:
     merged = dict(base)
     for key, value in overrides.items():
-        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        merged[key] = (
+            _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
     return merged
 
 
@@ -188,8 +207,14 @@ def objective_config(experiment: ExperimentConfig, base: PretrainingConfig, obje
 
 
 def _step_shape(config: PretrainingConfig) -> tuple:
-    return (config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length,
-            config.masking.num_predictions(config.max_seq_length))
+    return (
+        config.encoder,
+        config.generator_fraction,
+        config.objective,
+        config.train_batch_size,
+        config.max_seq_length,
+        config.masking.num_predictions(config.max_seq_length),
+    )
 
 
 def flops_per_step(config: PretrainingConfig) -> int:
@@ -213,7 +238,9 @@ def plan(experiment: ExperimentConfig, vocab_size: Optional[int] = None) -> tupl
     base = base_config(experiment)
     if vocab_size is not None:
         base = dataclasses.replace(base, encoder=dataclasses.replace(base.encoder, vocab_size=vocab_size))
-    denominator = math.lcm(*(fractions.Fraction(f).limit_denominator(1000).denominator for f in experiment.flops_fractions))
+    denominator = math.lcm(
+        *(fractions.Fraction(f).limit_denominator(1000).denominator for f in experiment.flops_fractions)
+    )
     per_objective = {}
     for objective in experiment.objectives:
         config = objective_config(experiment, base, objective)
@@ -263,7 +290,9 @@ class Experiment:
         for run in runs:
             for fraction, encoder_dir in self.encoders(run):
                 for task in self.config.tasks:
-                    self._timed(f"finetune/{run.name}/{fraction}/{task}", lambda e=encoder_dir, t=task: self.finetune(e, t))
+                    self._timed(
+                        f"finetune/{run.name}/{fraction}/{task}", lambda e=encoder_dir, t=task: self.finetune(e, t)
+                    )
         summary = {
             "config": dataclasses.asdict(self.config),
             "unigram": self.unigram(),
@@ -290,7 +319,8 @@ class Experiment:
             )
         previous = config_io.from_dict(ExperimentConfig, raw, source=path)
         changed = [
-            f.name for f in dataclasses.fields(ExperimentConfig)
+            f.name
+            for f in dataclasses.fields(ExperimentConfig)
             if f.name != "description" and getattr(previous, f.name) != getattr(self.config, f.name)
         ]
         if changed:
@@ -306,7 +336,9 @@ class Experiment:
             self.stage_seconds[name] = round(time.time() - started, 1)
             timings = _read_timings(self.output_dir)
             timings[name] = self.stage_seconds[name]
-            io_utils.write_text_atomic(os.path.join(self.output_dir, TIMINGS_FILE), json.dumps(timings, indent=1) + "\n")
+            io_utils.write_text_atomic(
+                os.path.join(self.output_dir, TIMINGS_FILE), json.dumps(timings, indent=1) + "\n"
+            )
             print(f"[{time.strftime('%H:%M:%S')}] {name}: {self.stage_seconds[name]:.0f} s", flush=True)
 
     def _vocab_size(self) -> int:
@@ -315,11 +347,18 @@ class Experiment:
 
     def build_data(self) -> bool:
         """Vocabulary and TFRecords from the corpus, once."""
-        from electra_tf.data.pretraining_data_builder import PretrainingDataConfig, build_pretraining_data  # pylint: disable=import-outside-toplevel
         from electra_tf.data.packing import PackingConfig  # pylint: disable=import-outside-toplevel
-        from electra_tf.tokenization.vocab_learner import learn_wordpiece_vocab  # pylint: disable=import-outside-toplevel
+        from electra_tf.data.pretraining_data_builder import (  # pylint: disable=import-outside-toplevel
+            PretrainingDataConfig,
+            build_pretraining_data,
+        )
+        from electra_tf.tokenization.vocab_learner import (
+            learn_wordpiece_vocab,  # pylint: disable=import-outside-toplevel
+        )
 
-        corpus = self.config.corpus if os.path.exists(self.config.corpus) else str(settings.corpus_file(self.config.corpus))
+        corpus = (
+            self.config.corpus if os.path.exists(self.config.corpus) else str(settings.corpus_file(self.config.corpus))
+        )
         ran = False
         if not os.path.exists(self.vocab_file):
             learn_wordpiece_vocab([corpus], vocab_size=self.config.vocab_size).save(self.vocab_file)
@@ -352,9 +391,12 @@ class Experiment:
         figures["holdout_shards"] = holdout
         io_utils.write_text_atomic(path, json.dumps(figures, indent=1) + "\n")
         if holdout:
-            print(f"Unigram cross-entropy of the held-out tokens: {figures['cross_entropy']:.4f} nats "
-                  f"({figures['heldout_tokens']:,} held-out tokens scored by {figures['train_tokens']:,} training tokens).",
-                  flush=True)
+            print(
+                f"Unigram cross-entropy of the held-out tokens: {figures['cross_entropy']:.4f} nats "
+                f"({figures['heldout_tokens']:,} held-out tokens scored by {figures['train_tokens']:,} training "
+                "tokens).",
+                flush=True,
+            )
         return True
 
     def unigram(self) -> dict:
@@ -384,14 +426,22 @@ class Experiment:
             checkpoint_every=min(config.checkpoint_every, run.steps),
             # Each intermediate FLOPs fraction's checkpoint is kept outside the rolling window, for its export.
             keep_checkpoint_steps=tuple(sorted({step for step in run.checkpoint_steps if 0 < step < run.steps})),
-            optimizer=dataclasses.replace(config.optimizer, warmup_steps=round(self.config.warmup_fraction * run.steps)),
+            optimizer=dataclasses.replace(
+                config.optimizer, warmup_steps=round(self.config.warmup_fraction * run.steps)
+            ),
         )
         os.makedirs(model_dir, exist_ok=True)
         config_path = os.path.join(model_dir, "run_config.json")
         config_io.save(config, config_path)
-        _child([
-            "electra_tf.cli.pretrain", f"--config={config_path}", f"--train_data={self.data_dir}", f"--model_dir={model_dir}",
-        ], os.path.join(model_dir, "pretrain.log"))
+        _child(
+            [
+                "electra_tf.cli.pretrain",
+                f"--config={config_path}",
+                f"--train_data={self.data_dir}",
+                f"--model_dir={model_dir}",
+            ],
+            os.path.join(model_dir, "pretrain.log"),
+        )
         return True
 
     def _tokens_per_step(self, run: PretrainingRun) -> int:
@@ -414,12 +464,12 @@ class Experiment:
         """Saves the discriminator of each intermediate checkpoint that is fine-tuned (at step 0: the run's seeded
         initialization)."""
         import keras  # pylint: disable=import-outside-toplevel
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
         from electra_tf.models import saving  # pylint: disable=import-outside-toplevel
         from electra_tf.models.electra_pretrainer import ElectraPretrainer  # pylint: disable=import-outside-toplevel
         from electra_tf.tokenization.vocabulary import Vocabulary  # pylint: disable=import-outside-toplevel
         from electra_tf.training import callbacks  # pylint: disable=import-outside-toplevel
-        import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
         def initialization(of_run):
             config = config_io.load(PretrainingConfig, os.path.join(self.run_dir(of_run), "run_config.json"))
@@ -445,18 +495,24 @@ class Experiment:
             model = initialization(run)
             if step:
                 checkpoints = os.path.join(self.run_dir(run), "checkpoints")
-                path = (callbacks.kept_checkpoint_prefix(checkpoints, step) if callbacks.has_kept_checkpoint(checkpoints, step)
-                        else os.path.join(checkpoints, f"ckpt-{step}"))
+                path = (
+                    callbacks.kept_checkpoint_prefix(checkpoints, step)
+                    if callbacks.has_kept_checkpoint(checkpoints, step)
+                    else os.path.join(checkpoints, f"ckpt-{step}")
+                )
                 tf.train.Checkpoint(model=model).restore(path).expect_partial()
             _, _, tokenizer = saving.load_encoder(os.path.join(self.run_dir(run), "discriminator"))
-            saving.save(saving.SavedEncoder(model.discriminator, Vocabulary.load(self.vocab_file), tokenizer), encoder_dir)
+            saving.save(
+                saving.SavedEncoder(model.discriminator, Vocabulary.load(self.vocab_file), tokenizer), encoder_dir
+            )
             ran = True
         return ran
 
     def _steps_of(self, run: PretrainingRun) -> list[int]:
         """The step of each fine-tuned checkpoint, in the order of `encoders`."""
         return [
-            step for fraction, step in zip(self.config.flops_fractions, run.checkpoint_steps)
+            step
+            for fraction, step in zip(self.config.flops_fractions, run.checkpoint_steps)
             if fraction == 1.0 or run.seed in self.config.intermediate_seeds
         ]
 
@@ -472,12 +528,19 @@ class Experiment:
         os.makedirs(os.path.dirname(model_dir), exist_ok=True)
         config_path = model_dir + ".finetuning_config.json"
         io_utils.write_text_atomic(config_path, json.dumps(settings_, indent=1) + "\n")
-        _child([
-            "electra_tf.cli.finetune", f"--task={task}", f"--data_dir={self.glue_dir}", f"--pretrained={encoder_dir}",
-            f"--model_dir={model_dir}", f"--config={config_path}",
-            f"--num_trials={self.config.task_trials.get(task, self.config.finetune_trials)}",
-            "--keras_verbose=0",
-        ], model_dir + ".log")
+        _child(
+            [
+                "electra_tf.cli.finetune",
+                f"--task={task}",
+                f"--data_dir={self.glue_dir}",
+                f"--pretrained={encoder_dir}",
+                f"--model_dir={model_dir}",
+                f"--config={config_path}",
+                f"--num_trials={self.config.task_trials.get(task, self.config.finetune_trials)}",
+                "--keras_verbose=0",
+            ],
+            model_dir + ".log",
+        )
         return True
 
     # ------------------------------------------------------------------ results
@@ -535,7 +598,8 @@ def flops_plan_text(config: ExperimentConfig, budget: int, runs: list[Pretrainin
         per_step, per_step_other = run.flops_per_step_in(matched), run.flops_per_step_in(other)
         lines.append(
             f"  {run.objective:>16}: {per_step:.4e} [{per_step_other:.4e}] FLOPs/step x {run.steps} steps = "
-            f"{per_step * run.steps:.4e} [{per_step_other * run.steps:.4e}] ({per_step * run.steps / budget:.3f} of the "
+            f"{per_step * run.steps:.4e} [{per_step_other * run.steps:.4e}] "
+            f"({per_step * run.steps / budget:.3f} of the "
             f"budget); checkpoints at steps {list(run.checkpoint_steps)}"
         )
     return "\n".join(lines)
@@ -563,9 +627,13 @@ def total_wall_seconds(output_dir: str) -> float:
 def _child(module_and_flags: list[str], log_path: str) -> None:
     """Runs `python -m <module> <flags>`, appending its output to `log_path`; raises with the log's tail on failure."""
     with open(log_path, "a", encoding="utf-8") as log:
-        code = subprocess.run([sys.executable, "-m", *module_and_flags], stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", *module_and_flags], stdout=log, stderr=subprocess.STDOUT, check=False
+        ).returncode
     if code:
         with open(log_path, encoding="utf-8", errors="replace") as f:
             tail = f.read()[-3000:]
-        raise errors.RunFailedError(f"{module_and_flags[0]} failed with exit status {code}; its log is {log_path}:\n{tail}")
+        raise errors.RunFailedError(
+            f"{module_and_flags[0]} failed with exit status {code}; its log is {log_path}:\n{tail}"
+        )
     logging.info("%s finished (%s).", module_and_flags[0], log_path)

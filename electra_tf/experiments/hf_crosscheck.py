@@ -96,16 +96,28 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
 
     from electra_tf.benchmarks.hf_reference import build_hf_electra  # pylint: disable=import-outside-toplevel
     from electra_tf.data.metadata import PretrainingDataMetadata  # pylint: disable=import-outside-toplevel
-    from electra_tf.data.pretraining_dataset import pretraining_dataset, usable_holdout_shards  # pylint: disable=import-outside-toplevel
+    from electra_tf.data.pretraining_dataset import (  # pylint: disable=import-outside-toplevel
+        pretraining_dataset,
+        usable_holdout_shards,
+    )
 
     _check_supported(config)
     torch.manual_seed(seed)
     metadata = PretrainingDataMetadata.load(train_data)
     holdout = usable_holdout_shards(metadata, config.eval_holdout_shards)
-    batches = pretraining_dataset(
-        train_data, config.train_batch_size, config.masking, seed=config.seed, split="train" if holdout else "all",
-        holdout_shards=holdout, max_seq_length=config.max_seq_length,
-    ).take(steps).as_numpy_iterator()
+    batches = (
+        pretraining_dataset(
+            train_data,
+            config.train_batch_size,
+            config.masking,
+            seed=config.seed,
+            split="train" if holdout else "all",
+            holdout_shards=holdout,
+            max_seq_length=config.max_seq_length,
+        )
+        .take(steps)
+        .as_numpy_iterator()
+    )
 
     encoder = dict(dataclasses.asdict(config.encoder), vocab_size=metadata.tokenizer["vocab_size"])
     generator, discriminator, parameters = build_hf_electra(encoder, config.generator_fraction)
@@ -124,8 +136,12 @@ def hf_curve(config: PretrainingConfig, train_data: str, steps: int, log_every: 
         schedule.step()
         window.add(**statistics)
         if step % log_every == 0 or step == steps:
-            record = {"step": step, **window.result(), "learning_rate": config.optimizer.learning_rate * rate(step),
-                      "seconds": round(time.perf_counter() - started, 1)}
+            record = {
+                "step": step,
+                **window.result(),
+                "learning_rate": config.optimizer.learning_rate * rate(step),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
             records.append(record)
             window = _Window()
             print("hf step " + " ".join(f"{k}={v:.4g}" for k, v in record.items()), flush=True)
@@ -190,10 +206,15 @@ def _hf_loss(torch, config: PretrainingConfig, generator, discriminator, t: dict
     with torch.no_grad():
         predicted = (disc_logits > 0) & real
         statistics = dict(
-            generator_loss=float(mlm_loss), discriminator_loss=float(rtd_loss),
-            mlm_correct=float(((logits.argmax(-1) == targets).float() * weights).sum()), mlm_weight=float(weights.sum()),
-            correct=float(((predicted == labels) & real).sum()), real=float(real.sum()), replaced=float(labels.sum()),
-            predicted=float(predicted.sum()), true_positive=float((predicted & labels).sum()),
+            generator_loss=float(mlm_loss),
+            discriminator_loss=float(rtd_loss),
+            mlm_correct=float(((logits.argmax(-1) == targets).float() * weights).sum()),
+            mlm_weight=float(weights.sum()),
+            correct=float(((predicted == labels) & real).sum()),
+            real=float(real.sum()),
+            replaced=float(labels.sum()),
+            predicted=float(predicted.sum()),
+            true_positive=float((predicted & labels).sum()),
         )
     return loss, statistics
 
@@ -202,7 +223,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--config", required=True, help="A PretrainingConfig JSON (a run's pretraining_config.json).")
     parser.add_argument("--train_data", required=True, help="A folder written by bin/build_pretraining_data.")
-    parser.add_argument("--steps", type=int, default=None, help="Steps to train; defaults to the config's num_train_steps.")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="Steps to train; defaults to the config's num_train_steps."
+    )
     parser.add_argument("--log_every", type=int, default=50)
     parser.add_argument("--output", default=None, help="Where to write the logged records as JSON.")
     parser.add_argument("--seed", type=int, default=0, help="PyTorch's seed (initial weights, sampling noise).")
@@ -210,7 +233,9 @@ def main() -> None:
     config = config_io.load(PretrainingConfig, args.config)
     records = hf_curve(config, args.train_data, args.steps or config.num_train_steps, args.log_every, args.seed)
     if args.output:
-        io_utils.write_text_atomic(args.output, json.dumps({"config": args.config, "history": records}, indent=1) + "\n")
+        io_utils.write_text_atomic(
+            args.output, json.dumps({"config": args.config, "history": records}, indent=1) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -55,14 +55,16 @@ def aggregate(summary: dict) -> dict:
                 task_scores[key][task] += [100 * v for v in checkpoint["tasks"][task]]
     points = []
     for (objective, fraction), values in sorted(by_point.items()):
-        points.append({
-            "objective": objective,
-            "fraction": fraction,
-            "flops": statistics.fmean(flops[(objective, fraction)]),
-            "glue_average": _spread(values),
-            "per_pretraining_seed": per_seed[(objective, fraction)],
-            "tasks": {task: _spread(scores) for task, scores in task_scores[(objective, fraction)].items()},
-        })
+        points.append(
+            {
+                "objective": objective,
+                "fraction": fraction,
+                "flops": statistics.fmean(flops[(objective, fraction)]),
+                "glue_average": _spread(values),
+                "per_pretraining_seed": per_seed[(objective, fraction)],
+                "tasks": {task: _spread(scores) for task, scores in task_scores[(objective, fraction)].items()},
+            }
+        )
     finals = {p["objective"]: p for p in points if p["fraction"] == 1.0}
     verdict = {}
     if "electra" in finals and "mlm" in finals:
@@ -77,9 +79,16 @@ def aggregate(summary: dict) -> dict:
             "electra_wins_beyond_spread": gap > half_range,
         }
     control = control_figures(summary, task_scores)
-    return {"budget_flops": budget, "flops_convention": flops_convention(summary), "tasks": tasks,
-            "headline_tasks": headline, "points": points, "verdict": verdict,
-            "positive_control": control["passed"] if control else None, "positive_control_figures": control}
+    return {
+        "budget_flops": budget,
+        "flops_convention": flops_convention(summary),
+        "tasks": tasks,
+        "headline_tasks": headline,
+        "points": points,
+        "verdict": verdict,
+        "positive_control": control["passed"] if control else None,
+        "positive_control_figures": control,
+    }
 
 
 def control_figures(summary: dict, task_scores: dict) -> dict:
@@ -97,10 +106,11 @@ def control_figures(summary: dict, task_scores: dict) -> dict:
     mlm_runs = [run for run in summary["runs"] if run["objective"] == "mlm"]
     missing = [run["seed"] for run in mlm_runs if not run["final_eval"].get("mlm_loss_at_mask")]
     if unigram is None or missing:
+        lacking = "the unigram figure" if unigram is None else f"the loss of mlm seeds {missing}"
         raise ValueError(
             "The positive control needs the held-out unigram cross-entropy and each MLM run's held-out loss at the "
-            f"[MASK] slots, but the summary lacks {'the unigram figure' if unigram is None else f'the loss of mlm seeds {missing}'}"
-            " (a run from before electra_tf logged it, or one without held-out data)."
+            f"[MASK] slots, but the summary lacks {lacking} (a run from before electra_tf logged it, or one without "
+            "held-out data)."
         )
     gates = [
         dict(positive_control.context_gate(unigram, run["final_eval"]["mlm_loss_at_mask"], margin), seed=run["seed"])
@@ -108,13 +118,17 @@ def control_figures(summary: dict, task_scores: dict) -> dict:
     ]
     floor = {task: task_scores[(config["reference_objective"], 0.0)][task] for task in tasks}
     pretrained = {
-        objective: {task: task_scores[(objective, 1.0)][task] for task in tasks}
-        for objective in config["objectives"]
+        objective: {task: task_scores[(objective, 1.0)][task] for task in tasks} for objective in config["objectives"]
     }
     moved = positive_control.transfer(floor, pretrained, tasks)
     context_passed = bool(gates) and all(g["passed"] for g in gates)
-    return {"passed": context_passed and moved["passed"], "context": gates, "context_passed": context_passed,
-            "transfer": moved, "control_tasks": tasks}
+    return {
+        "passed": context_passed and moved["passed"],
+        "context": gates,
+        "context_passed": context_passed,
+        "transfer": moved,
+        "control_tasks": tasks,
+    }
 
 
 def _range(spread: dict) -> str:
@@ -136,8 +150,10 @@ def control_markdown(control: dict, summary: dict) -> list[str]:
     for run in summary["runs"]:
         at_mask = run["final_eval"].get("generator_loss_at_mask")
         if at_mask is not None:
-            lines.append(f"- {run['objective']} seed {run['seed']}: its generator's held-out loss at the [MASK] slots "
-                         f"is {at_mask:.3f} nats.")
+            lines.append(
+                f"- {run['objective']} seed {run['seed']}: its generator's held-out loss at the [MASK] slots "
+                f"is {at_mask:.3f} nats."
+            )
     objectives = [o for o in control["transfer"] if o != "passed"]
     lines += [
         "",
@@ -151,7 +167,11 @@ def control_markdown(control: dict, summary: dict) -> list[str]:
         cells = [task, _range(control["transfer"][objectives[0]][task]["floor"])]
         for objective in objectives:
             figures = control["transfer"][objective][task]
-            cells += [_range(figures["pretrained"]), f"{figures['median_margin']:+.1f}", "yes" if figures["beats_floor"] else "NO"]
+            cells += [
+                _range(figures["pretrained"]),
+                f"{figures['median_margin']:+.1f}",
+                "yes" if figures["beats_floor"] else "NO",
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -162,9 +182,14 @@ def verdict_text(results: dict) -> str:
     if not v:
         return "No electra/mlm pair to compare."
     return (
-        f"At the final budget ELECTRA's median GLUE dev average is {v['electra_median']:.1f} and MLM's {v['mlm_median']:.1f}: "
+        f"At the final budget ELECTRA's median GLUE dev average is {v['electra_median']:.1f} and MLM's "
+        f"{v['mlm_median']:.1f}: "
         f"a gap of {v['gap']:+.1f} points against a larger half-range of {v['larger_half_range']:.1f}. "
-        + ("ELECTRA wins beyond the seed spread." if v["electra_wins_beyond_spread"] else "The gap is NOT wider than the seed spread.")
+        + (
+            "ELECTRA wins beyond the seed spread."
+            if v["electra_wins_beyond_spread"]
+            else "The gap is NOT wider than the seed spread."
+        )
     )
 
 
@@ -172,48 +197,57 @@ def markdown(results: dict, summary: dict, command: str) -> str:
     tasks = results["tasks"]
     lines = [
         "| objective | FLOPs fraction | FLOPs | GLUE avg median [min, max] (n) | "
-        + " | ".join(f"{t} median" for t in tasks) + " |",
+        + " | ".join(f"{t} median" for t in tasks)
+        + " |",
         "|---|---|---|---|" + "---|" * len(tasks),
     ]
     for p in results["points"]:
         g = p["glue_average"]
         lines.append(
-            f"| {p['objective']} | {p['fraction']:g} | {p['flops']:.3e} | {g['median']:.1f} [{g['min']:.1f}, {g['max']:.1f}] ({g['n']}) | "
-            + " | ".join(f"{p['tasks'][t]['median']:.1f}" for t in tasks) + " |"
+            f"| {p['objective']} | {p['fraction']:g} | {p['flops']:.3e} | "
+            f"{g['median']:.1f} [{g['min']:.1f}, {g['max']:.1f}] ({g['n']}) | "
+            + " | ".join(f"{p['tasks'][t]['median']:.1f}" for t in tasks)
+            + " |"
         )
-    runs = ["| run | steps | FLOPs/step (ours) | total FLOPs (ours) | FLOPs/step (GR) | total FLOPs (GR) | "
-            "FLOPs/step from bin/pretrain (ours; GR) | pre-training wall s | final train loss |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    runs = [
+        "| run | steps | FLOPs/step (ours) | total FLOPs (ours) | FLOPs/step (GR) | total FLOPs (GR) | "
+        "FLOPs/step from bin/pretrain (ours; GR) | pre-training wall s | final train loss |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in summary["runs"]:
         runs.append(
-            f"| {r['objective']} seed {r['seed']} | {r['steps']} | {r['flops_per_step']:.4e} | {r['total_flops']:.4e} | "
-            f"{_flops(r.get('flops_per_step_gr'))} | {_flops(r.get('total_flops_gr'))} | "
-            f"{r['flops_per_step_reported_by_pretrain']:.4e}; {_flops(r.get('flops_per_step_gr_reported_by_pretrain'))} | "
+            f"| {r['objective']} seed {r['seed']} | {r['steps']} | {r['flops_per_step']:.4e} | "
+            f"{r['total_flops']:.4e} | {_flops(r.get('flops_per_step_gr'))} | {_flops(r.get('total_flops_gr'))} | "
+            f"{r['flops_per_step_reported_by_pretrain']:.4e}; "
+            f"{_flops(r.get('flops_per_step_gr_reported_by_pretrain'))} | "
             f"{r['pretrain_wall_seconds']:.0f} | {r['final_train'].get('loss', float('nan')):.4g} |"
         )
     verdict = verdict_text(results)
     headline = results.get("headline_tasks", tasks)
     average_of = "all tasks" if headline == tasks else ", ".join(headline)
-    return "\n".join([
-        f"Command: `{command}`",
-        "",
-        *control_markdown(results.get("positive_control_figures"), summary),
-        f"FLOPs budget: {results['budget_flops']:.4e} training FLOPs per run, in {FLOPS_CONVENTIONS[results['flops_convention']]} "
-        "(analytical, generator included); the FLOPs column below uses it. GR: google-research/electra's "
-        "flops_computation.py, the paper's; ours: the matmuls the step runs.",
-        "",
-        verdict,
-        "",
-        "GLUE dev scores ×100 (CoLA: MCC, STS-B: Spearman, others: accuracy). Spread: every (pre-training seed, "
-        f"fine-tuning seed) pair. The GLUE average is over {average_of}, for the trials every one of them has.",
-        "",
-        *lines,
-        "",
-        "Pre-training runs:",
-        "",
-        *runs,
-        "",
-    ])
+    return "\n".join(
+        [
+            f"Command: `{command}`",
+            "",
+            *control_markdown(results.get("positive_control_figures"), summary),
+            f"FLOPs budget: {results['budget_flops']:.4e} training FLOPs per run, in "
+            f"{FLOPS_CONVENTIONS[results['flops_convention']]} "
+            "(analytical, generator included); the FLOPs column below uses it. GR: google-research/electra's "
+            "flops_computation.py, the paper's; ours: the matmuls the step runs.",
+            "",
+            verdict,
+            "",
+            "GLUE dev scores ×100 (CoLA: MCC, STS-B: Spearman, others: accuracy). Spread: every (pre-training seed, "
+            f"fine-tuning seed) pair. The GLUE average is over {average_of}, for the trials every one of them has.",
+            "",
+            *lines,
+            "",
+            "Pre-training runs:",
+            "",
+            *runs,
+            "",
+        ]
+    )
 
 
 def plot(results: dict, path: str) -> None:
@@ -254,10 +288,18 @@ def plot_mask_loss(summary: dict, path: str) -> bool:
     curves = []
     for run in summary["runs"]:
         tokens_per_step = run.get("tokens_per_step")
-        points = [(r["step"], r.get("mlm_loss_at_mask", r.get("generator_loss_at_mask"))) for r in run.get("eval_history", [])]
+        points = [
+            (r["step"], r.get("mlm_loss_at_mask", r.get("generator_loss_at_mask"))) for r in run.get("eval_history", [])
+        ]
         points = [(step, value) for step, value in points if value is not None]
         if points and tokens_per_step:
-            curves.append((f"{run['objective']} seed {run['seed']}", [s * tokens_per_step for s, _ in points], [v for _, v in points]))
+            curves.append(
+                (
+                    f"{run['objective']} seed {run['seed']}",
+                    [s * tokens_per_step for s, _ in points],
+                    [v for _, v in points],
+                )
+            )
     if not curves:
         return False
     import matplotlib  # pylint: disable=import-outside-toplevel

@@ -45,10 +45,12 @@ def _encoder_weights(encoder) -> dict:
     config = encoder.encoder_config
     variables = saving.variables_by_path(encoder)
     prefix = encoder.name + "/"
-    variables = {path[len(prefix):] if path.startswith(prefix) else path: v for path, v in variables.items()}
+    variables = {path[len(prefix) :] if path.startswith(prefix) else path: v for path, v in variables.items()}
     rows = name_mapping.encoder_rows(config.num_layers, encoder.embeddings_projection is not None)
-    return {row.ours: name_mapping.from_ours(variables[row.ours].numpy(), row, to_torch=False).astype(np.float32)
-            for row in rows}
+    return {
+        row.ours: name_mapping.from_ours(variables[row.ours].numpy(), row, to_torch=False).astype(np.float32)
+        for row in rows
+    }
 
 
 def _layer_arrays(weights: dict, index: int, num_heads: int, last: bool) -> dict:
@@ -61,6 +63,7 @@ def _layer_arrays(weights: dict, index: int, num_heads: int, last: bool) -> dict
     key-value kernels are kept apart as `query_kernel` and `key_value_kernel` (`last`: the query runs at `[CLS]`
     only).
     """
+
     def get(name):
         return weights[f"transformer_layer_{index}/{name}"]
 
@@ -125,8 +128,10 @@ class InferenceEncoder(tf.Module):
         self.first_token_only = first_token_only
         self.compute_dtype = tf.as_dtype(compute_dtype)
         weights = _encoder_weights(encoder)
-        layers = [_layer_arrays(weights, i, config.num_heads, last=first_token_only and i == config.num_layers - 1)
-                  for i in range(config.num_layers)]
+        layers = [
+            _layer_arrays(weights, i, config.num_heads, last=first_token_only and i == config.num_layers - 1)
+            for i in range(config.num_layers)
+        ]
         if constant_kernels is None:
             kernel_bytes = sum(a.nbytes for layer in layers for name, a in layer.items() if name.endswith("kernel"))
             constant_kernels = kernel_bytes <= MAX_CONSTANT_BYTES
@@ -143,12 +148,15 @@ class InferenceEncoder(tf.Module):
         self.token_table = plain_variable(weights["embeddings/token_embedding/embeddings"], "token_table")
         self.position_table = plain_variable(weights["embeddings/position_embedding/embeddings"], "position_table")
         self.segment_table = plain_variable(weights["embeddings/segment_embedding/embeddings"], "segment_table")
-        self.embedding_norm = [plain_variable(weights[f"embeddings/embeddings_layer_norm/{n}"], f"embedding_norm_{n}")
-                               for n in ("gamma", "beta")]
+        self.embedding_norm = [
+            plain_variable(weights[f"embeddings/embeddings_layer_norm/{n}"], f"embedding_norm_{n}")
+            for n in ("gamma", "beta")
+        ]
         self.projection = None
         if encoder.embeddings_projection is not None:
-            self.projection = [matmul_weight(weights[f"embeddings_projection/{n}"], f"projection_{n}")
-                               for n in ("kernel", "bias")]
+            self.projection = [
+                matmul_weight(weights[f"embeddings_projection/{n}"], f"projection_{n}") for n in ("kernel", "bias")
+            ]
         self.layers = []
         for i, arrays in enumerate(layers):
             make = {name: plain_variable if "_norm_" in name else matmul_weight for name in arrays}
@@ -182,15 +190,19 @@ class InferenceEncoder(tf.Module):
     def _feedforward(self, x, layer):
         """The attention block's layer norm, then the feed-forward block with its residual and layer norm."""
         x = self._layer_norm(x, layer["attention_norm_gamma"], layer["attention_norm_beta"])
-        hidden = tf.nn.gelu(self._dense(x, layer["intermediate_kernel"], layer["intermediate_bias"]),
-                            approximate=self.approximate_gelu)
+        hidden = tf.nn.gelu(
+            self._dense(x, layer["intermediate_kernel"], layer["intermediate_bias"]), approximate=self.approximate_gelu
+        )
         x = self._dense(hidden, layer["ffn_output_kernel"], layer["ffn_output_bias"], residual=x)
         return self._layer_norm(x, layer["ffn_norm_gamma"], layer["ffn_norm_beta"])
 
     def _embed(self, token_ids, segment_ids, length):
         """(batch * length, hidden) embeddings, projected, in the compute dtype."""
-        x = (tf.gather(self.token_table, token_ids) + tf.gather(self.segment_table, segment_ids)
-             + self.position_table[:length])
+        x = (
+            tf.gather(self.token_table, token_ids)
+            + tf.gather(self.segment_table, segment_ids)
+            + self.position_table[:length]
+        )
         x = self._layer_norm(tf.reshape(x, [-1, self.token_table.shape[1]]), *self.embedding_norm)
         return x if self.projection is None else self._dense(x, *self.projection)
 
@@ -241,8 +253,10 @@ class InferenceClassifier(tf.Module):
         self.regression = classifier.regression
         head = classifier.get_layer("head")
         scale = classifier.target_scale if self.regression else 1.0  # Folded in: the model outputs scale x dense.
-        self.head = [plain_variable(head.kernel.numpy() * scale, "head_kernel"),
-                     plain_variable(head.bias.numpy() * scale, "head_bias")]
+        self.head = [
+            plain_variable(head.kernel.numpy() * scale, "head_kernel"),
+            plain_variable(head.bias.numpy() * scale, "head_bias"),
+        ]
 
     @property
     def constant_kernels(self) -> bool:

@@ -18,8 +18,19 @@ from tensorflow.core.protobuf import saved_model_pb2
 ALLOWLIST_FILE = "tf_serving_tf_text_ops.txt"
 # Name parts of the ops that touch files, checkpoints, event files or logs: savers and restorers, file and record
 # readers and writers, summaries, debug dumps, prints, and tf.data (whose sources read files).
-_FILE_IO_WORDS = ("Save", "Restore", "File", "Checkpoint", "Reader", "Record", "Summary", "Dataset", "Snapshot",
-                  "Debug", "Print")
+_FILE_IO_WORDS = (
+    "Save",
+    "Restore",
+    "File",
+    "Checkpoint",
+    "Reader",
+    "Record",
+    "Summary",
+    "Dataset",
+    "Snapshot",
+    "Debug",
+    "Print",
+)
 _FILE_IO_OPS = frozenset({"ImmutableConst", "LoadAndRemapMatrix"})
 
 

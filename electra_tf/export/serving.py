@@ -75,8 +75,14 @@ def next_version(export_dir: str) -> int:
     return max(versions, default=0) + 1
 
 
-def export_classifier(classifier, export_dir: str, version: Optional[int] = None, model_name: str = "electra",
-                      warmup: bool = True, compute_dtype: str = "float32") -> str:
+def export_classifier(
+    classifier,
+    export_dir: str,
+    version: Optional[int] = None,
+    model_name: str = "electra",
+    warmup: bool = True,
+    compute_dtype: str = "float32",
+) -> str:
     """Writes `classifier` as `<export_dir>/<version>/` and returns that path.
 
     Args:
@@ -99,7 +105,8 @@ def export_classifier(classifier, export_dir: str, version: Optional[int] = None
         bad = op_allowlist.disallowed_ops(staging)
         if bad:
             raise ValueError(
-                f"The serving graph uses ops that stock TF Serving cannot run: {bad}. See electra_tf/export/op_allowlist.py."
+                f"The serving graph uses ops that stock TF Serving cannot run: {bad}. "
+                "See electra_tf/export/op_allowlist.py."
             )
         file_io = op_allowlist.file_io_ops(op_allowlist.signature_ops(staging))
         if file_io:
@@ -121,8 +128,10 @@ def check_against_keras(saved_model_dir: str, classifier, compute_dtype: str = "
     The serving graph is a second implementation of the forward pass (`inference_graph`), so this is what keeps it
     from drifting from the model it exports.
     """
-    texts = {key: tf.constant(WARMUP_TEXTS if i == 0 else WARMUP_TEXTS[::-1])
-             for i, key in enumerate(classifier.preprocessor.text_keys)}
+    texts = {
+        key: tf.constant(WARMUP_TEXTS if i == 0 else WARMUP_TEXTS[::-1])
+        for i, key in enumerate(classifier.preprocessor.text_keys)
+    }
     served = tf.saved_model.load(saved_model_dir).signatures["serving_default"](**texts)
     outputs = classifier(classifier.preprocessor(texts), training=False)
     if classifier.regression:
@@ -147,7 +156,9 @@ def write_warmup_requests(saved_model_dir: str, text_keys, model_name: str) -> O
     try:
         from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
     except ImportError:
-        logging.warning("tensorflow-serving-api is not installed (pip install 'electra_tf[serving]'); no warmup requests written.")
+        logging.warning(
+            "tensorflow-serving-api is not installed (pip install 'electra_tf[serving]'); no warmup requests written."
+        )
         return None
     directory = os.path.join(saved_model_dir, "assets.extra")
     tf.io.gfile.makedirs(directory)

@@ -43,7 +43,9 @@ def read_tensors(path: str) -> dict:
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map() if not SKIPPED.search(name)}
 
 
-def encoder_config(tensors: dict, kind: str, num_heads: Optional[int], max_position_embeddings: Optional[int] = None) -> EncoderConfig:
+def encoder_config(
+    tensors: dict, kind: str, num_heads: Optional[int], max_position_embeddings: Optional[int] = None
+) -> EncoderConfig:
     scope = SCOPES[kind]
     layers = {int(m.group(1)) for name in tensors for m in [re.match(rf"{scope}/encoder/layer_(\d+)/", name)] if m}
     if not layers:
@@ -63,13 +65,20 @@ def encoder_config(tensors: dict, kind: str, num_heads: Optional[int], max_posit
         intermediate_size=int(intermediate_size),
         embedding_size=int(embedding_size),
         hidden_act=GOOGLE_ACTIVATION,
-        max_position_embeddings=int(max_position_embeddings or tensors["electra/embeddings/position_embeddings"].shape[0]),
+        max_position_embeddings=int(
+            max_position_embeddings or tensors["electra/embeddings/position_embeddings"].shape[0]
+        ),
         type_vocab_size=int(tensors["electra/embeddings/token_type_embeddings"].shape[0]),
     )
 
 
-def load_google(path: str, vocab_file: str, kind: str = saving.DISCRIMINATOR, num_heads: Optional[int] = None,
-                lower_case: bool = True) -> saving.SavedEncoder:
+def load_google(
+    path: str,
+    vocab_file: str,
+    kind: str = saving.DISCRIMINATOR,
+    num_heads: Optional[int] = None,
+    lower_case: bool = True,
+) -> saving.SavedEncoder:
     """Builds the discriminator or the generator (with its head) from a Google TF1 checkpoint."""
     if kind not in SCOPES:
         raise ValueError(f"kind must be 'discriminator' or 'generator', not {kind!r}.")
@@ -77,7 +86,9 @@ def load_google(path: str, vocab_file: str, kind: str = saving.DISCRIMINATOR, nu
     vocabulary = Vocabulary.load(vocab_file)
     config = encoder_config(tensors, kind, num_heads)
     if vocabulary.size != config.vocab_size:
-        raise ValueError(f"{vocab_file} has {vocabulary.size} tokens but the checkpoint's table has {config.vocab_size} rows.")
+        raise ValueError(
+            f"{vocab_file} has {vocabulary.size} tokens but the checkpoint's table has {config.vocab_size} rows."
+        )
     encoder = ElectraEncoder.from_encoder_config(config)
     scope = SCOPES[kind]
     rows = name_mapping.encoder_rows(config.num_layers, encoder.embeddings_projection is not None)
@@ -87,10 +98,14 @@ def load_google(path: str, vocab_file: str, kind: str = saving.DISCRIMINATOR, nu
 
     used = assign(saving.variables_by_path(encoder), rows, tensors, name_of, False, path)
     head = saving.build_head(kind, encoder, GOOGLE_ACTIVATION)
-    used |= assign(saving.variables_by_path(head), name_mapping.head_rows(kind), tensors, lambda r: r.google, False, path)
+    used |= assign(
+        saving.variables_by_path(head), name_mapping.head_rows(kind), tensors, lambda r: r.google, False, path
+    )
     other = "generator" if kind == saving.DISCRIMINATOR else "electra"
     other_head = "generator_predictions" if kind == saving.DISCRIMINATOR else "discriminator_predictions"
     unexpected = sorted(n for n in set(tensors) - used if not n.startswith((f"{other}/", f"{other_head}/")))
     if unexpected:
         raise ValueError(f"{path} has variable(s) that are not ELECTRA's: {unexpected[:12]}.")
-    return saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, lower_case, None), head, kind, GOOGLE_ACTIVATION)
+    return saving.SavedEncoder(
+        encoder, vocabulary, tokenizer_settings(vocabulary, lower_case, None), head, kind, GOOGLE_ACTIVATION
+    )

@@ -43,8 +43,15 @@ def download(repo_id: str, cache_dir: Optional[str] = None) -> str:
     except ImportError:
         raise ValueError("Downloading from the HF hub needs huggingface_hub: pip install huggingface_hub.") from None
     return snapshot_download(
-        repo_id, cache_dir=cache_dir,
-        allow_patterns=["config.json", "model.safetensors", VOCAB_FILE, "tokenizer_config.json", "special_tokens_map.json"],
+        repo_id,
+        cache_dir=cache_dir,
+        allow_patterns=[
+            "config.json",
+            "model.safetensors",
+            VOCAB_FILE,
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+        ],
     )
 
 
@@ -56,8 +63,8 @@ def read_config(src: str) -> dict:
     architectures = config.get("architectures") or ["ElectraModel"]
     if config.get("model_type", "electra") != "electra" or architectures[0] not in ARCHITECTURES:
         raise ValueError(
-            f"{path}: architecture {architectures[0]!r} (model_type {config.get('model_type')!r}) is not one electra_tf "
-            f"imports; supported: {sorted(ARCHITECTURES)}."
+            f"{path}: architecture {architectures[0]!r} (model_type {config.get('model_type')!r}) is not one "
+            f"electra_tf imports; supported: {sorted(ARCHITECTURES)}."
         )
     return config
 
@@ -74,7 +81,9 @@ def read_tensors(src: str, allow_pickle: bool = False) -> dict:
         try:
             return dict(load(data))
         except (SafetensorError, ValueError) as e:
-            raise ValueError(f"{path} is not a readable safetensors file ({e}); it may be truncated. Download it again.") from None
+            raise ValueError(
+                f"{path} is not a readable safetensors file ({e}); it may be truncated. Download it again."
+            ) from None
     bin_path = os.path.join(src, "pytorch_model.bin")
     if tf.io.gfile.exists(bin_path):
         if not allow_pickle:
@@ -115,7 +124,10 @@ def assign(variables: dict, rows: list, tensors: dict, name_of, from_torch: bool
     Raises ValueError listing every missing tensor, or the first whose size does not match."""
     missing = [name_of(row) for row in rows if name_of(row) not in tensors]
     if missing:
-        raise ValueError(f"{source} lacks {len(missing)} tensor(s) the model needs: {missing[:12]}{' ...' if len(missing) > 12 else ''}.")
+        raise ValueError(
+            f"{source} lacks {len(missing)} tensor(s) the model needs: "
+            f"{missing[:12]}{' ...' if len(missing) > 12 else ''}."
+        )
     for row in rows:
         variable = variables[row.ours]
         try:
@@ -138,7 +150,10 @@ def load_hf(src: str, allow_pickle: bool = False) -> saving.SavedEncoder:
     tensors = read_tensors(src, allow_pickle)
     encoder_config = encoder_config_from_hf(config)
     if vocabulary.size != encoder_config.vocab_size:
-        raise ValueError(f"{src}: vocab.txt has {vocabulary.size} tokens but config.json says vocab_size={encoder_config.vocab_size}.")
+        raise ValueError(
+            f"{src}: vocab.txt has {vocabulary.size} tokens but config.json says "
+            f"vocab_size={encoder_config.vocab_size}."
+        )
     encoder = ElectraEncoder.from_encoder_config(encoder_config)
     rows = name_mapping.encoder_rows(encoder_config.num_layers, encoder.embeddings_projection is not None)
     used = assign(saving.variables_by_path(encoder), rows, tensors, lambda r: PREFIX + r.hf, True, src)
@@ -150,9 +165,13 @@ def load_hf(src: str, allow_pickle: bool = False) -> saving.SavedEncoder:
         used |= assign(saving.variables_by_path(head), name_mapping.head_rows(kind), tensors, lambda r: r.hf, True, src)
     unexpected = sorted(set(tensors) - used - set(IGNORED))
     if unexpected:
-        raise ValueError(f"{src} has tensor(s) electra_tf does not know: {unexpected[:12]}. Is it an ELECTRA checkpoint?")
+        raise ValueError(
+            f"{src} has tensor(s) electra_tf does not know: {unexpected[:12]}. Is it an ELECTRA checkpoint?"
+        )
     lower_case, strip_accents = _tokenizer_flags(src)
-    return saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, lower_case, strip_accents), head, kind, head_act)
+    return saving.SavedEncoder(
+        encoder, vocabulary, tokenizer_settings(vocabulary, lower_case, strip_accents), head, kind, head_act
+    )
 
 
 def _tokenizer_flags(src: str):
@@ -166,7 +185,9 @@ def _tokenizer_flags(src: str):
 
 def hf_config(converted: saving.SavedEncoder) -> dict:
     config = converted.encoder.encoder_config
-    architecture = {saving.DISCRIMINATOR: "ElectraForPreTraining", saving.GENERATOR: "ElectraForMaskedLM"}.get(converted.kind, "ElectraModel")
+    architecture = {saving.DISCRIMINATOR: "ElectraForPreTraining", saving.GENERATOR: "ElectraForMaskedLM"}.get(
+        converted.kind, "ElectraModel"
+    )
     return {
         "architectures": [architecture],
         "model_type": "electra",
@@ -218,15 +239,25 @@ def save_hf(converted: saving.SavedEncoder, dst: str) -> None:
         _write_json(os.path.join(staging, "config.json"), hf_config(converted))
         converted.vocabulary.save(os.path.join(staging, VOCAB_FILE))
         settings = converted.tokenizer_settings
-        _write_json(os.path.join(staging, "tokenizer_config.json"), {
-            "tokenizer_class": "ElectraTokenizer",
-            "do_lower_case": settings.get("lower_case", True),
-            "strip_accents": settings.get("strip_accents"),
-            "model_max_length": converted.encoder.encoder_config.max_position_embeddings,
-        })
-        _write_json(os.path.join(staging, "special_tokens_map.json"), {
-            "pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]",
-        })
+        _write_json(
+            os.path.join(staging, "tokenizer_config.json"),
+            {
+                "tokenizer_class": "ElectraTokenizer",
+                "do_lower_case": settings.get("lower_case", True),
+                "strip_accents": settings.get("strip_accents"),
+                "model_max_length": converted.encoder.encoder_config.max_position_embeddings,
+            },
+        )
+        _write_json(
+            os.path.join(staging, "special_tokens_map.json"),
+            {
+                "pad_token": "[PAD]",
+                "unk_token": "[UNK]",
+                "cls_token": "[CLS]",
+                "sep_token": "[SEP]",
+                "mask_token": "[MASK]",
+            },
+        )
 
 
 def _write_json(path: str, value: dict) -> None:

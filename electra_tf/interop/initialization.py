@@ -23,7 +23,9 @@ def _copy(target_variables: dict, source_variables: dict, what: str, skip_prefix
             raise ValueError(f"--init_from: the {what} has no variable {path}.")
         source = source_variables[path]
         if tuple(source.shape) != tuple(variable.shape):
-            raise ValueError(f"--init_from: {what} variable {path} is {tuple(source.shape)}, the run needs {tuple(variable.shape)}.")
+            raise ValueError(
+                f"--init_from: {what} variable {path} is {tuple(source.shape)}, the run needs {tuple(variable.shape)}."
+            )
         variable.assign(source.numpy())
 
 
@@ -63,13 +65,23 @@ def initialize_pretrainer(model, directory: str, vocabulary) -> None:
     _check_architecture(model.generator.encoder_config, gen.encoder.encoder_config, "generator", directory)
     shared = gen.encoder.embeddings.token_embedding.embeddings.numpy()
     if not np.array_equal(shared, disc.encoder.embeddings.token_embedding.embeddings.numpy()):
-        logging.warning("--init_from: the generator's embeddings differ from the discriminator's; the discriminator's are kept (they are shared).")
-    _copy(saving.variables_by_path(model.generator), saving.variables_by_path(gen.encoder), "generator", skip_prefix="embeddings/")
+        logging.warning(
+            "--init_from: the generator's embeddings differ from the discriminator's; the discriminator's are kept "
+            "(they are shared)."
+        )
+    _copy(
+        saving.variables_by_path(model.generator),
+        saving.variables_by_path(gen.encoder),
+        "generator",
+        skip_prefix="embeddings/",
+    )
     if gen.head is None or gen.kind != saving.GENERATOR:
         raise ValueError(f"--init_from {generator_dir} has no generator head (head.json).")
     generator_head = heads["generator_head"]
     if gen.head_act != generator_head.hidden_act:
         logging.warning(
-            "--init_from: the generator head was trained with %s GELU and continues with %s.", gen.head_act, generator_head.hidden_act
+            "--init_from: the generator head was trained with %s GELU and continues with %s.",
+            gen.head_act,
+            generator_head.hidden_act,
         )
     _copy(saving.head_weights(generator_head), saving.head_weights(gen.head), "generator head")

@@ -53,14 +53,32 @@ class Row:
 def _pair(ours, hf, google, kind):
     """Kernel/bias or gamma/beta rows of one layer."""
     if kind == DENSE:
-        return [Row(f"{ours}/kernel", f"{hf}.weight", f"{google}/kernel", DENSE), Row(f"{ours}/bias", f"{hf}.bias", f"{google}/bias", COPY)]
-    return [Row(f"{ours}/gamma", f"{hf}.weight", f"{google}/gamma", COPY), Row(f"{ours}/beta", f"{hf}.bias", f"{google}/beta", COPY)]
+        return [
+            Row(f"{ours}/kernel", f"{hf}.weight", f"{google}/kernel", DENSE),
+            Row(f"{ours}/bias", f"{hf}.bias", f"{google}/bias", COPY),
+        ]
+    return [
+        Row(f"{ours}/gamma", f"{hf}.weight", f"{google}/gamma", COPY),
+        Row(f"{ours}/beta", f"{hf}.bias", f"{google}/beta", COPY),
+    ]
 
 
 EMBEDDING_ROWS = [
-    Row("embeddings/token_embedding/embeddings", "embeddings.word_embeddings.weight", "embeddings/word_embeddings", COPY),
-    Row("embeddings/position_embedding/embeddings", "embeddings.position_embeddings.weight", "embeddings/position_embeddings", COPY),
-    Row("embeddings/segment_embedding/embeddings", "embeddings.token_type_embeddings.weight", "embeddings/token_type_embeddings", COPY),
+    Row(
+        "embeddings/token_embedding/embeddings", "embeddings.word_embeddings.weight", "embeddings/word_embeddings", COPY
+    ),
+    Row(
+        "embeddings/position_embedding/embeddings",
+        "embeddings.position_embeddings.weight",
+        "embeddings/position_embeddings",
+        COPY,
+    ),
+    Row(
+        "embeddings/segment_embedding/embeddings",
+        "embeddings.token_type_embeddings.weight",
+        "embeddings/token_type_embeddings",
+        COPY,
+    ),
     *_pair("embeddings/embeddings_layer_norm", "embeddings.LayerNorm", "embeddings/LayerNorm", COPY),
 ]
 PROJECTION_ROWS = _pair("embeddings_projection", "embeddings_project", "embeddings_project", DENSE)
@@ -75,12 +93,21 @@ LAYER_ROWS = [
     *_pair("feedforward_layer_norm", "output.LayerNorm", "output/LayerNorm", COPY),
 ]
 DISCRIMINATOR_HEAD_ROWS = [
-    *_pair("discriminator_predictions/dense", "discriminator_predictions.dense", "discriminator_predictions/dense", DENSE),
-    *_pair("discriminator_predictions/dense_prediction", "discriminator_predictions.dense_prediction", "discriminator_predictions/dense_1", DENSE),
+    *_pair(
+        "discriminator_predictions/dense", "discriminator_predictions.dense", "discriminator_predictions/dense", DENSE
+    ),
+    *_pair(
+        "discriminator_predictions/dense_prediction",
+        "discriminator_predictions.dense_prediction",
+        "discriminator_predictions/dense_1",
+        DENSE,
+    ),
 ]
 GENERATOR_HEAD_ROWS = [
     *_pair("generator_predictions/dense", "generator_predictions.dense", "generator_predictions/dense", DENSE),
-    *_pair("generator_predictions/layer_norm", "generator_predictions.LayerNorm", "generator_predictions/LayerNorm", COPY),
+    *_pair(
+        "generator_predictions/layer_norm", "generator_predictions.LayerNorm", "generator_predictions/LayerNorm", COPY
+    ),
     Row("generator_predictions/output_bias", "generator_lm_head.bias", "generator_predictions/output_bias", COPY),
 ]
 

@@ -58,10 +58,17 @@ class ElectraEmbeddings(keras.layers.Layer):
             vocab_size, embedding_size, embeddings_initializer=init, dtype=self.dtype_policy, name="token_embedding"
         )
         self.position_embedding = PositionEmbedding(
-            sequence_length=max_position_embeddings, initializer=init, dtype=self.dtype_policy, name="position_embedding"
+            sequence_length=max_position_embeddings,
+            initializer=init,
+            dtype=self.dtype_policy,
+            name="position_embedding",
         )
         self.segment_embedding = keras.layers.Embedding(
-            type_vocab_size, embedding_size, embeddings_initializer=init, dtype=self.dtype_policy, name="segment_embedding"
+            type_vocab_size,
+            embedding_size,
+            embeddings_initializer=init,
+            dtype=self.dtype_policy,
+            name="segment_embedding",
         )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="embeddings_layer_norm"

@@ -55,6 +55,10 @@ class ReplacedTokenDetectionHead(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"hidden_size": self.hidden_size, "hidden_act": self.hidden_act, "initializer_range": self.initializer_range}
+            {
+                "hidden_size": self.hidden_size,
+                "hidden_act": self.hidden_act,
+                "initializer_range": self.initializer_range,
+            }
         )
         return config

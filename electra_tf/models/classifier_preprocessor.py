@@ -13,8 +13,8 @@ from typing import Optional
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from electra_tf.tokenization.tokenizer import WordPieceTokenizer
 from electra_tf import io_utils
+from electra_tf.tokenization.tokenizer import WordPieceTokenizer
 from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
 
 TEXT_A = "text_a"
@@ -37,12 +37,22 @@ class ClassifierPreprocessor(tf.Module):
     `(batch, sequence_length)` (or `(sequence_length,)` for one example).
     """
 
-    def __init__(self, vocabulary: Vocabulary, sequence_length: int = 128, lower_case: bool = True,
-                 strip_accents: Optional[bool] = None, pair: bool = False, name: Optional[str] = None):
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        sequence_length: int = 128,
+        lower_case: bool = True,
+        strip_accents: Optional[bool] = None,
+        pair: bool = False,
+        name: Optional[str] = None,
+    ):
         super().__init__(name=name)
         minimum = 5 if pair else 3
         if sequence_length < minimum:
-            raise ValueError(f"sequence_length must be at least {minimum} to hold the special tokens and text, but is {sequence_length}.")
+            raise ValueError(
+                f"sequence_length must be at least {minimum} to hold the special tokens and text, but is "
+                f"{sequence_length}."
+            )
         self.vocabulary = vocabulary
         self.sequence_length = int(sequence_length)
         self.pair = bool(pair)
@@ -95,7 +105,9 @@ class ClassifierPreprocessor(tf.Module):
         tf.io.gfile.makedirs(directory)
         self.vocabulary.save(os.path.join(directory, VOCAB_FILE))
         config = dict(self.get_config(), vocab_sha256=self.vocabulary.fingerprint())
-        io_utils.write_text_atomic(os.path.join(directory, PREPROCESSOR_FILE), json.dumps(config, indent=2, sort_keys=True) + "\n")
+        io_utils.write_text_atomic(
+            os.path.join(directory, PREPROCESSOR_FILE), json.dumps(config, indent=2, sort_keys=True) + "\n"
+        )
 
     @classmethod
     def load(cls, directory: str) -> "ClassifierPreprocessor":

@@ -16,9 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from electra_tf.models import saving
+from electra_tf.models import finetuning_recipe, saving
 from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
-from electra_tf.models import finetuning_recipe
 from electra_tf.optimizers import layerwise_decay
 from electra_tf.optimizers.schedules import WarmupLinearDecay
 
@@ -45,24 +44,39 @@ class ElectraClassifier(keras.Model):
             `get_config`; `save_finetuned` writes it beside the model.
     """
 
-    def __init__(self, encoder, num_outputs: int, regression: bool = False, labels=None, dropout: float = 0.1,
-                 target_scale: float = 1.0, preprocessor: Optional[ClassifierPreprocessor] = None, **kwargs):
+    def __init__(
+        self,
+        encoder,
+        num_outputs: int,
+        regression: bool = False,
+        labels=None,
+        dropout: float = 0.1,
+        target_scale: float = 1.0,
+        preprocessor: Optional[ClassifierPreprocessor] = None,
+        **kwargs,
+    ):
         if regression and num_outputs != 1:
             raise ValueError(f"A regression head has 1 output, but num_outputs={num_outputs}.")
         if not regression and num_outputs < 2:
             raise ValueError(f"A classifier needs at least 2 labels, but num_outputs={num_outputs}.")
-        labels = [str(label) for label in labels] if labels else ([] if regression else [str(i) for i in range(num_outputs)])
+        labels = (
+            [str(label) for label in labels] if labels else ([] if regression else [str(i) for i in range(num_outputs)])
+        )
         if not regression and len(labels) != num_outputs:
             raise ValueError(f"{len(labels)} label names for {num_outputs} outputs.")
         if not target_scale > 0 or (target_scale != 1.0 and not regression):
-            raise ValueError(f"target_scale must be positive, and 1 for a classifier, but received target_scale={target_scale}.")
+            raise ValueError(
+                f"target_scale must be positive, and 1 for a classifier, but received target_scale={target_scale}."
+            )
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ENCODER_INPUTS}
         sequence = encoder(inputs)["sequence_output"]
         first_token = sequence[:, 0, :]
         features = keras.layers.Dropout(dropout, name="head_dropout")(first_token)
         # google-research/electra's head is `tf.layers.dense` with its default (Glorot uniform) initializer, not
         # the encoder's truncated normal.
-        outputs = keras.layers.Dense(num_outputs, kernel_initializer="glorot_uniform", dtype="float32", name="head")(features)
+        outputs = keras.layers.Dense(num_outputs, kernel_initializer="glorot_uniform", dtype="float32", name="head")(
+            features
+        )
         if regression:
             outputs = outputs[:, 0] * float(target_scale) if target_scale != 1.0 else outputs[:, 0]
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -79,10 +93,20 @@ class ElectraClassifier(keras.Model):
     # Construction and saving.
 
     @classmethod
-    def from_pretrained(cls, directory: str, num_outputs: int = 2, regression: bool = False, labels=None,
-                        pair: bool = False, sequence_length: int = 128, dropout: float = 0.1, target_scale: float = 1.0,
-                        encoder_dropout: Optional[float] = None, random_encoder: bool = False,
-                        freeze_encoder: bool = False) -> "ElectraClassifier":
+    def from_pretrained(
+        cls,
+        directory: str,
+        num_outputs: int = 2,
+        regression: bool = False,
+        labels=None,
+        pair: bool = False,
+        sequence_length: int = 128,
+        dropout: float = 0.1,
+        target_scale: float = 1.0,
+        encoder_dropout: Optional[float] = None,
+        random_encoder: bool = False,
+        freeze_encoder: bool = False,
+    ) -> "ElectraClassifier":
         """Builds a classifier on a saved encoder (`<model_dir>/discriminator` of `bin/pretrain`).
 
         The encoder's weights, vocabulary and tokenizer settings are loaded and checked against each other.
@@ -100,7 +124,9 @@ class ElectraClassifier(keras.Model):
         encoder, vocabulary, settings = saving.load_encoder(directory)
         changed = encoder_dropout is not None and encoder_dropout != encoder.encoder_config.dropout
         if changed or random_encoder:
-            rebuilt = type(encoder).from_config(dict(encoder.get_config(), dropout=encoder_dropout if changed else encoder.encoder_config.dropout))
+            rebuilt = type(encoder).from_config(
+                dict(encoder.get_config(), dropout=encoder_dropout if changed else encoder.encoder_config.dropout)
+            )
             if not random_encoder:
                 rebuilt.set_weights(encoder.get_weights())
             encoder = rebuilt
@@ -113,16 +139,28 @@ class ElectraClassifier(keras.Model):
         preprocessor = ClassifierPreprocessor(
             vocabulary, sequence_length, settings["lower_case"], settings["strip_accents"], pair=pair
         )
-        return cls(encoder, num_outputs, regression=regression, labels=labels, dropout=dropout, target_scale=target_scale,
-                   preprocessor=preprocessor)
+        return cls(
+            encoder,
+            num_outputs,
+            regression=regression,
+            labels=labels,
+            dropout=dropout,
+            target_scale=target_scale,
+            preprocessor=preprocessor,
+        )
 
     @classmethod
     def from_task(cls, task, directory: str, sequence_length: int = 128, **kwargs) -> "ElectraClassifier":
         """`from_pretrained` with the head, labels and pairing of a `Task`."""
         kwargs.setdefault("target_scale", task.target_scale)
         return cls.from_pretrained(
-            directory, num_outputs=task.num_outputs, regression=task.is_regression, labels=task.labels or None,
-            pair=task.is_pair, sequence_length=sequence_length, **kwargs,
+            directory,
+            num_outputs=task.num_outputs,
+            regression=task.is_regression,
+            labels=task.labels or None,
+            pair=task.is_pair,
+            sequence_length=sequence_length,
+            **kwargs,
         )
 
     def save_finetuned(self, directory: str) -> None:
@@ -140,7 +178,9 @@ class ElectraClassifier(keras.Model):
         """Loads what `save_finetuned` wrote."""
         path = os.path.join(directory, CLASSIFIER_FILE)
         if not tf.io.gfile.exists(path):
-            raise FileNotFoundError(f"{directory} lacks {CLASSIFIER_FILE}: it is not a fine-tuned electra_tf classifier.")
+            raise FileNotFoundError(
+                f"{directory} lacks {CLASSIFIER_FILE}: it is not a fine-tuned electra_tf classifier."
+            )
         model = saving.load_keras_file(path, "Fine-tune the model again.")
         model.preprocessor = ClassifierPreprocessor.load(directory)
         return model
@@ -172,11 +212,23 @@ class ElectraClassifier(keras.Model):
         encoder_ids = {id(v) for v in self.encoder.trainable_weights}
         return [v for v in self.trainable_weights if id(v) not in encoder_ids]
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", learning_rate: Optional[float] = None,
-                layerwise_decay_rate: Optional[float] = None, weight_decay: Optional[float] = None,
-                warmup_fraction: Optional[float] = None, num_train_steps: Optional[int] = None, *,
-                layerwise_rule: Optional[str] = None, clip_norm: Optional[float] = None,
-                bias_correction: Optional[bool] = None, model_size: Optional[str] = None, **kwargs):
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        metrics="auto",
+        learning_rate: Optional[float] = None,
+        layerwise_decay_rate: Optional[float] = None,
+        weight_decay: Optional[float] = None,
+        warmup_fraction: Optional[float] = None,
+        num_train_steps: Optional[int] = None,
+        *,
+        layerwise_rule: Optional[str] = None,
+        clip_norm: Optional[float] = None,
+        bias_correction: Optional[bool] = None,
+        model_size: Optional[str] = None,
+        **kwargs,
+    ):
         """Compiles with the fine-tuning recipe for the encoder's size (`finetuning_recipe`); set arguments override it.
 
         `optimizer="auto"` builds `LayerwiseAdamW` (β 0.9/0.999, ε 1e-6) with the recipe's settings: for a small
@@ -203,14 +255,23 @@ class ElectraClassifier(keras.Model):
         """
         self.recipe = None
         if optimizer == "auto":
-            overrides = dict(learning_rate=learning_rate, layerwise_decay=layerwise_decay_rate, weight_decay=weight_decay,
-                             warmup_fraction=warmup_fraction, layerwise_rule=layerwise_rule, clip_norm=clip_norm,
-                             bias_correction=bias_correction, model_size=model_size)
+            overrides = dict(
+                learning_rate=learning_rate,
+                layerwise_decay=layerwise_decay_rate,
+                weight_decay=weight_decay,
+                warmup_fraction=warmup_fraction,
+                layerwise_rule=layerwise_rule,
+                clip_norm=clip_norm,
+                bias_correction=bias_correction,
+                model_size=model_size,
+            )
             recipe, _ = finetuning_recipe.resolve(overrides, self.encoder.encoder_config)
             if not 0 <= recipe.warmup_fraction < 1:
                 raise ValueError(f"warmup_fraction must be in [0, 1), but received {recipe.warmup_fraction}.")
             if recipe.clip_norm < 0:
-                raise ValueError(f"clip_norm must be non-negative (0 disables clipping), but received {recipe.clip_norm}.")
+                raise ValueError(
+                    f"clip_norm must be non-negative (0 disables clipping), but received {recipe.clip_norm}."
+                )
             self.recipe = recipe
             self._auto_schedule = WarmupLinearDecay(recipe.learning_rate, 0, num_train_steps)
             self._auto_schedule.warmup_fraction = recipe.warmup_fraction
@@ -220,8 +281,13 @@ class ElectraClassifier(keras.Model):
                 self.encoder, self.head_variables(), recipe.layerwise_decay, recipe.layerwise_rule
             )
             optimizer = layerwise_decay.LayerwiseAdamW(
-                lr_multipliers=multipliers, weight_decay=recipe.weight_decay, bias_correction=recipe.bias_correction,
-                learning_rate=self._auto_schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-6,
+                lr_multipliers=multipliers,
+                weight_decay=recipe.weight_decay,
+                bias_correction=recipe.bias_correction,
+                learning_rate=self._auto_schedule,
+                beta_1=0.9,
+                beta_2=0.999,
+                epsilon=1e-6,
                 global_clipnorm=recipe.clip_norm or None,
             )
         if loss == "auto":
@@ -232,7 +298,11 @@ class ElectraClassifier(keras.Model):
             else:
                 loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
         if metrics == "auto":
-            metrics = [keras.metrics.MeanSquaredError(name="mse")] if self.regression else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+            metrics = (
+                [keras.metrics.MeanSquaredError(name="mse")]
+                if self.regression
+                else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+            )
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def _set_schedule_steps(self, total_steps: int) -> None:
@@ -240,8 +310,18 @@ class ElectraClassifier(keras.Model):
         schedule.total_steps = int(total_steps)
         schedule.warmup_steps = schedule.warmup_fraction * total_steps  # Unrounded, as google-research/electra.
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None,
-            group_by_length=False, **kwargs):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        validation_data=None,
+        shuffle=True,
+        seed=None,
+        group_by_length=False,
+        **kwargs,
+    ):
         """`keras.Model.fit` that also takes raw strings: a dict of string arrays, or a batched `tf.data.Dataset`
         of `(features, labels)` whose features are such dicts. `validation_data` likewise.
 
@@ -273,7 +353,9 @@ class ElectraClassifier(keras.Model):
         outputs = self.predict(x, batch_size=batch_size, **kwargs)
         return outputs if self.regression else np.argmax(outputs, axis=-1)
 
-    def to_dataset(self, x, y=None, batch_size=None, shuffle=False, seed=None, group_by_length=False) -> tf.data.Dataset:
+    def to_dataset(
+        self, x, y=None, batch_size=None, shuffle=False, seed=None, group_by_length=False
+    ) -> tf.data.Dataset:
         """Batches `x` (and `y`) and preprocesses raw strings; int feature dicts and datasets pass as they are.
 
         Raw-string batches are cut to their longest example (rounded up to a multiple of 8 tokens): padding beyond
@@ -308,11 +390,12 @@ class ElectraClassifier(keras.Model):
                 return _cut_padding(packer(features))
 
             if isinstance(spec, tuple):
-                dataset = dataset.map(lambda features, *rest: (preprocess(features), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+                dataset = dataset.map(
+                    lambda features, *rest: (preprocess(features), *rest), num_parallel_calls=tf.data.AUTOTUNE
+                )
             else:
                 dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
-
 
     def _length_grouped(self, x: dict, y, batch_size: int, shuffle: bool, seed) -> tf.data.Dataset:
         """Batches of examples whose packed lengths fall in the same 8-token band, with a known number of batches."""
@@ -328,9 +411,13 @@ class ElectraClassifier(keras.Model):
         if shuffle:
             dataset = dataset.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.bucket_by_sequence_length(
-            lambda features, *rest: features["_packed_length"], boundaries, [batch_size] * (len(boundaries) + 1),
+            lambda features, *rest: features["_packed_length"],
+            boundaries,
+            [batch_size] * (len(boundaries) + 1),
         )
-        dataset = dataset.map(lambda features, *rest: ({k: v for k, v in features.items() if k != "_packed_length"}, *rest))
+        dataset = dataset.map(
+            lambda features, *rest: ({k: v for k, v in features.items() if k != "_packed_length"}, *rest)
+        )
         return dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
 
     def packed_lengths(self, x: dict, chunk: int = 4096) -> np.ndarray:
@@ -339,7 +426,9 @@ class ElectraClassifier(keras.Model):
         total = len(x[keys[0]])
         lengths = []
         for start in range(0, total, chunk):
-            texts = {key: tf.constant(np.asarray(x[key][start : start + chunk], dtype=object).astype(str)) for key in keys}
+            texts = {
+                key: tf.constant(np.asarray(x[key][start : start + chunk], dtype=object).astype(str)) for key in keys
+            }
             lengths.append(tf.reduce_sum(self.preprocessor(texts)["padding_mask"], axis=1).numpy())
         return np.concatenate(lengths).astype(np.int32) if lengths else np.zeros([0], np.int32)
 

@@ -58,8 +58,14 @@ class ElectraPretrainer(keras.Model):
             self.generator = ElectraEncoder.from_encoder_config(
                 generator_config, embeddings=self.embeddings, dtype=self.dtype_policy, name="generator"
             )
-        parts = HeadParts(self.embeddings.token_embedding, config.hidden_size, generator_hidden_size, config.hidden_act,
-                          config.initializer_range, self.dtype_policy)
+        parts = HeadParts(
+            self.embeddings.token_embedding,
+            config.hidden_size,
+            generator_hidden_size,
+            config.hidden_act,
+            config.initializer_range,
+            self.dtype_policy,
+        )
         heads = self.objective.build(parts)
         # Tracked as attributes, in the objective's order, so that the weights (and checkpoints) hold the heads.
         self._head_names = tuple(heads)
@@ -106,7 +112,9 @@ class ElectraPretrainer(keras.Model):
         """
         # Dense gradients: the norm of an IndexedSlices counts a repeated token's rows separately, which is not the
         # norm of the gradient actually applied.
-        grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.trainable_variables)]
+        grads = [
+            tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.trainable_variables)
+        ]
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync if context is not None else 1
         if replicas > 1:

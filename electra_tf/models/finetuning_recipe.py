@@ -75,7 +75,7 @@ FIELDS = tuple(field.name for field in dataclasses.fields(FinetuningRecipe))
 
 
 def infer_model_size(encoder_config: EncoderConfig) -> str:
-    """"small" for `hidden_size` < 512, "base" for < 1024, else "large"."""
+    """ "small" for `hidden_size` < 512, "base" for < 1024, else "large"."""
     for size, limit in _SIZE_LIMITS:
         if encoder_config.hidden_size < limit:
             return size
@@ -137,7 +137,7 @@ def resolve(overrides: dict, encoder_config: EncoderConfig, task=None) -> tuple:
         name = task.name if task is not None else "this task"
         raise ValueError(
             f"double_unordered=True trains on both orders of each pair, which suits only tasks whose pair order "
-            f"carries no meaning (mrpc, sts-b, or a task file with \"unordered\": true); {name} is not one. "
+            f'carries no meaning (mrpc, sts-b, or a task file with "unordered": true); {name} is not one. '
             "Leave double_unordered unset."
         )
     sources = {name: "override" if name in chosen else "recipe" for name in FIELDS}

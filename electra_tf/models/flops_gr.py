@@ -35,15 +35,24 @@ def layer_forward_flops(config: EncoderConfig, seq_len: int) -> int:
         + 2 * h * seq_len  # Scores.
         + (SOFTMAX + DROPOUT + 1) * heads * seq_len  # Softmax, dropout and 1/sqrt(d) scale of every head's scores.
         + 2 * h * seq_len  # Weighted sum of the values.
-        + 2 * h * h + h + DROPOUT * h + h  # Output projection, bias, dropout, residual.
+        + 2 * h * h
+        + h
+        + DROPOUT * h
+        + h  # Output projection, bias, dropout, residual.
         # GR counts this layer norm as LAYER_NORM in all (`attn_output_layer_norm`, no factor h, unlike the
         # feed-forward's): a quirk kept so that the script's figures are reproduced exactly (it is 1,275 FLOPs per
         # token and layer at hidden size 256).
         + LAYER_NORM
     )
     feed_forward = (
-        2 * h * i + i + GELU * i  # Intermediate dense, bias, GELU.
-        + 2 * i * h + h + DROPOUT * h + h + LAYER_NORM * h  # Output dense, bias, dropout, residual, layer norm.
+        2 * h * i
+        + i
+        + GELU * i  # Intermediate dense, bias, GELU.
+        + 2 * i * h
+        + h
+        + DROPOUT * h
+        + h
+        + LAYER_NORM * h  # Output dense, bias, dropout, residual, layer norm.
     )
     return attention + feed_forward
 
@@ -61,7 +70,9 @@ def input_embedding_forward_flops(config: EncoderConfig, seq_len: int) -> int:
 
 def encoder_forward_flops(config: EncoderConfig, seq_len: int) -> int:
     """Forward FLOPs of one encoder (embeddings and every layer), per sequence."""
-    per_token = config.num_layers * layer_forward_flops(config, seq_len) + input_embedding_forward_flops(config, seq_len)
+    per_token = config.num_layers * layer_forward_flops(config, seq_len) + input_embedding_forward_flops(
+        config, seq_len
+    )
     return seq_len * per_token
 
 
@@ -132,5 +143,7 @@ def gr_pretraining_flops_per_step(
         forward += seq_len * (mlm_output_forward_flops(h, config) + copy_head_forward_flops(h))
     if kind.uses_generator:
         generator = config.generator(generator_fraction)
-        forward += encoder_forward_flops(generator, seq_len) + predicted * mlm_output_forward_flops(generator.hidden_size, config)
+        forward += encoder_forward_flops(generator, seq_len) + predicted * mlm_output_forward_flops(
+            generator.hidden_size, config
+        )
     return round(2 * batch_size * forward)

@@ -25,7 +25,8 @@ def to_keras_hub_backbone(encoder: ElectraEncoder) -> keras_hub.models.ElectraBa
     config = encoder.encoder_config
     if config.hidden_act != "gelu_tanh":
         raise ValueError(
-            f"keras-hub's ElectraBackbone hard-codes the tanh GELU, but this encoder has hidden_act={config.hidden_act!r} "
+            "keras-hub's ElectraBackbone hard-codes the tanh GELU, but this encoder has "
+            f"hidden_act={config.hidden_act!r} "
             "(the exact GELU of the original ELECTRA); in ElectraBackbone its outputs would drift from those it was "
             "trained to give. To get an encoder that exports to keras-hub, pre-train with hidden_act='gelu_tanh' "
             "(the `encoder.hidden_act` of the pre-training config); this one exports to HF transformers exactly."
@@ -55,7 +56,9 @@ def to_keras_hub_backbone(encoder: ElectraEncoder) -> keras_hub.models.ElectraBa
     return backbone
 
 
-def export_keras_hub_preset(encoder: ElectraEncoder, vocabulary: Vocabulary, directory: str, lower_case: bool = True) -> None:
+def export_keras_hub_preset(
+    encoder: ElectraEncoder, vocabulary: Vocabulary, directory: str, lower_case: bool = True
+) -> None:
     """Saves the encoder as a keras-hub preset (backbone and tokenizer) in `directory`."""
     backbone = to_keras_hub_backbone(encoder)
     backbone.save_to_preset(directory)

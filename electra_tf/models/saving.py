@@ -69,8 +69,12 @@ def build_head(kind: str, encoder: ElectraEncoder, hidden_act: str):
     if kind == DISCRIMINATOR:
         head = ReplacedTokenDetectionHead(config.hidden_size, hidden_act=hidden_act, name="discriminator_predictions")
     elif kind == GENERATOR:
-        head = MaskedLMHead(encoder.embeddings.token_embedding, hidden_act=hidden_act,
-                            layer_norm_epsilon=config.layer_norm_epsilon, name="generator_predictions")
+        head = MaskedLMHead(
+            encoder.embeddings.token_embedding,
+            hidden_act=hidden_act,
+            layer_norm_epsilon=config.layer_norm_epsilon,
+            name="generator_predictions",
+        )
     else:
         raise ValueError(f"Unknown head kind {kind!r}; expected one of {HEAD_KINDS}.")
     head.build((None, None, config.hidden_size))
@@ -102,10 +106,14 @@ def save(saved: SavedEncoder, directory: str) -> None:
         vocabulary.save(os.path.join(staging, VOCAB_FILE))
         settings = {k: saved.tokenizer_settings.get(k) for k in ("lower_case", "strip_accents")}
         settings.update(vocab_sha256=vocabulary.fingerprint(), vocab_size=vocabulary.size)
-        io_utils.write_text_atomic(os.path.join(staging, TOKENIZER_FILE), json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        io_utils.write_text_atomic(
+            os.path.join(staging, TOKENIZER_FILE), json.dumps(settings, indent=2, sort_keys=True) + "\n"
+        )
         if saved.head is not None:
-            io_utils.write_text_atomic(os.path.join(staging, HEAD_CONFIG),
-                                       json.dumps({"kind": saved.kind, "hidden_act": saved.head_act}, indent=2) + "\n")
+            io_utils.write_text_atomic(
+                os.path.join(staging, HEAD_CONFIG),
+                json.dumps({"kind": saved.kind, "hidden_act": saved.head_act}, indent=2) + "\n",
+            )
             buffer = io.BytesIO()
             np.savez(buffer, **{path: v.numpy() for path, v in head_weights(saved.head).items()})
             with tf.io.gfile.GFile(os.path.join(staging, HEAD_WEIGHTS), "wb") as f:

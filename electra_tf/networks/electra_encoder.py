@@ -44,8 +44,13 @@ class ElectraEncoder(keras.Model):
     Outputs: dict with `sequence_output`, `(batch, seq_len, hidden_size)`.
     """
 
-    def __init__(self, encoder_config: Optional[EncoderConfig] = None, embeddings: Optional[ElectraEmbeddings] = None,
-                 dtype=None, **kwargs):
+    def __init__(
+        self,
+        encoder_config: Optional[EncoderConfig] = None,
+        embeddings: Optional[ElectraEmbeddings] = None,
+        dtype=None,
+        **kwargs,
+    ):
         fields = {field.name for field in dataclasses.fields(EncoderConfig)}
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in fields}
         config = dataclasses.replace(encoder_config or EncoderConfig(), **overrides)

@@ -34,7 +34,9 @@ class AllTokensMLM(base.Objective):
         log_softmax_original = -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=original, logits=token_logits)
         log_copy = tf.math.log_sigmoid(copy_logits)
         log_generate = tf.math.log_sigmoid(-copy_logits) + log_softmax_original
-        log_p = tf.where(tf.equal(corrupted, original), tf.experimental.numpy.logaddexp(log_copy, log_generate), log_generate)
+        log_p = tf.where(
+            tf.equal(corrupted, original), tf.experimental.numpy.logaddexp(log_copy, log_generate), log_generate
+        )
         real = base.real_tokens(batch)
         main_loss = losses.weighted_mean(-log_p, real)
         correct = tf.cast(
@@ -49,5 +51,10 @@ class AllTokensMLM(base.Objective):
         }
         if passed.generator.at_mask is not None:
             reports["generator_loss_at_mask"] = (passed.generator.at_mask, passed.generator.mask_count)
-        return dict(passed.outputs(), loss=self.config.generator_weight * passed.generator.loss + main_loss,
-                    mlm_logits=token_logits, copy_logits=copy_logits, reports=reports)
+        return dict(
+            passed.outputs(),
+            loss=self.config.generator_weight * passed.generator.loss + main_loss,
+            mlm_logits=token_logits,
+            copy_logits=copy_logits,
+            reports=reports,
+        )

@@ -50,24 +50,35 @@ class HeadParts:
 
 def mlm_head(parts: HeadParts, width: int, name: str) -> MaskedLMHead:
     """A masked-LM head on a `width`-wide network, tied to the shared token table."""
-    head = MaskedLMHead(parts.token_embedding, hidden_act=parts.hidden_act, initializer_range=parts.initializer_range,
-                        dtype=parts.dtype, name=name)
+    head = MaskedLMHead(
+        parts.token_embedding,
+        hidden_act=parts.hidden_act,
+        initializer_range=parts.initializer_range,
+        dtype=parts.dtype,
+        name=name,
+    )
     head.build((None, None, width))
     return head
 
 
 def detection_head(parts: HeadParts) -> ReplacedTokenDetectionHead:
     """The discriminator's replaced-token-detection head on the main model."""
-    head = ReplacedTokenDetectionHead(parts.hidden_size, hidden_act=parts.hidden_act,
-                                      initializer_range=parts.initializer_range, dtype=parts.dtype,
-                                      name="discriminator_predictions")
+    head = ReplacedTokenDetectionHead(
+        parts.hidden_size,
+        hidden_act=parts.hidden_act,
+        initializer_range=parts.initializer_range,
+        dtype=parts.dtype,
+        name="discriminator_predictions",
+    )
     head.build((None, None, parts.hidden_size))
     return head
 
 
 def scalar_head(parts: HeadParts, name: str) -> keras.layers.Dense:
     """A dense(1) on the main model's hidden states (truncated-normal initialized)."""
-    head = keras.layers.Dense(1, kernel_initializer=truncated_normal(parts.initializer_range), dtype=parts.dtype, name=name)
+    head = keras.layers.Dense(
+        1, kernel_initializer=truncated_normal(parts.initializer_range), dtype=parts.dtype, name=name
+    )
     head.build((None, None, parts.hidden_size))
     return head
 
@@ -173,11 +184,15 @@ def corrupt(objective: Objective, batch: dict, logits: tf.Tensor, step: tf.Tenso
     if batch_size is None:  # A multi-worker input can lose the static batch size.
         batch_size = tf.shape(logits, out_type=tf.int64)[0]
     config = objective.config
-    uniforms = sampling.uniform_noise((batch_size, positions, 2), config.seed, step, sampling.first_example_index(batch_size))
+    uniforms = sampling.uniform_noise(
+        (batch_size, positions, 2), config.seed, step, sampling.first_example_index(batch_size)
+    )
     disallow = batch["mask_ids"] if config.disallow_correct else None
     sampled = sampling.inverse_cdf_sample(logits, uniforms, config.temperature, disallow)
     corrupted = sampling.scatter_positions(batch["token_ids"], batch["mask_positions"], sampled, batch["mask_weights"])
-    labels = tf.logical_and(tf.not_equal(corrupted, batch["original_token_ids"]), tf.cast(batch["padding_mask"], tf.bool))
+    labels = tf.logical_and(
+        tf.not_equal(corrupted, batch["original_token_ids"]), tf.cast(batch["padding_mask"], tf.bool)
+    )
     return corrupted, labels
 
 
@@ -188,7 +203,9 @@ class MaskedLM:
     loss: tf.Tensor  # This replica's share of the global mean.
     report: tf.Tensor  # The global mean.
     correct: tf.Tensor  # float32 (batch, positions): 1.0 where the argmax is the label.
-    at_mask: Optional[tf.Tensor]  # The global mean over the `[MASK]` slots, or None for a batch that does not mark them.
+    at_mask: Optional[
+        tf.Tensor
+    ]  # The global mean over the `[MASK]` slots, or None for a batch that does not mark them.
     mask_count: Optional[tf.Tensor]  # The global count of `[MASK]` slots, or None.
 
     def reports(self, loss_name: str, accuracy_name: str, at_mask_name: Optional[str], weights: tf.Tensor) -> dict:

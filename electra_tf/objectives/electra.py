@@ -18,8 +18,13 @@ class Electra(base.Objective):
         }
 
     def build_metrics(self):
-        return base.means("generator_loss", "discriminator_loss", "generator_accuracy", "generator_loss_at_mask",
-                          "discriminator_accuracy") + [
+        return base.means(
+            "generator_loss",
+            "discriminator_loss",
+            "generator_accuracy",
+            "generator_loss_at_mask",
+            "discriminator_accuracy",
+        ) + [
             keras.metrics.Precision(name="replaced_precision"),
             keras.metrics.Recall(name="replaced_recall"),
             keras.metrics.Mean(name="replace_rate"),
@@ -38,7 +43,9 @@ class Electra(base.Objective):
         weights = self.detection_weights(batch)
         detection_loss = losses.replaced_token_detection_loss(logits, passed.labels, weights)
         generator = passed.generator
-        reports = generator.reports("generator_loss", "generator_accuracy", "generator_loss_at_mask", batch["mask_weights"])
+        reports = generator.reports(
+            "generator_loss", "generator_accuracy", "generator_loss_at_mask", batch["mask_weights"]
+        )
         labels = tf.cast(passed.labels, tf.float32)
         reports.update(
             discriminator_loss=(losses.global_sum(detection_loss), None),

@@ -14,8 +14,13 @@ class MaskedLM(base.Objective):
         return base.means("mlm_loss", "mlm_accuracy", "mlm_loss_at_mask")
 
     def forward(self, model, batch, training, step):
-        hidden = model.discriminator(base.encoder_inputs(batch["token_ids"], batch), training=training)["sequence_output"]
+        hidden = model.discriminator(base.encoder_inputs(batch["token_ids"], batch), training=training)[
+            "sequence_output"
+        ]
         logits = self.heads["main_mlm_head"](base.gather_positions(hidden, batch["mask_positions"]))
         mlm = base.masked_lm(batch, logits)
-        return {"loss": mlm.loss, "mlm_logits": logits,
-                "reports": mlm.reports("mlm_loss", "mlm_accuracy", "mlm_loss_at_mask", batch["mask_weights"])}
+        return {
+            "loss": mlm.loss,
+            "mlm_logits": logits,
+            "reports": mlm.reports("mlm_loss", "mlm_accuracy", "mlm_loss_at_mask", batch["mask_weights"]),
+        }

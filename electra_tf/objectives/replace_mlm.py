@@ -30,5 +30,9 @@ class ReplaceMLM(base.Objective):
         )
         if passed.generator.at_mask is not None:
             reports["generator_loss_at_mask"] = (passed.generator.at_mask, passed.generator.mask_count)
-        return dict(passed.outputs(), loss=self.config.generator_weight * passed.generator.loss + main.loss, mlm_logits=logits,
-                    reports=reports)
+        return dict(
+            passed.outputs(),
+            loss=self.config.generator_weight * passed.generator.loss + main.loss,
+            mlm_logits=logits,
+            reports=reports,
+        )

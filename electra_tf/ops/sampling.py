@@ -58,8 +58,9 @@ def _first_above(cumulative: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.cast(cumulative <= threshold, tf.int32), axis=-1)
 
 
-def inverse_cdf_sample(logits: tf.Tensor, uniforms: tf.Tensor, temperature: float = 1.0,
-                       disallow_ids=None) -> tf.Tensor:
+def inverse_cdf_sample(
+    logits: tf.Tensor, uniforms: tf.Tensor, temperature: float = 1.0, disallow_ids=None
+) -> tf.Tensor:
     """Samples one token per row from softmax(logits / temperature) by inverting its CDF in two levels.
 
     Args:

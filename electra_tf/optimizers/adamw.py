@@ -74,7 +74,9 @@ class FusedAdamW(keras.optimizers.AdamW):
     def update_step(self, gradient, variable, learning_rate):
         if not self._fused():
             if not self.bias_correction:
-                learning_rate = uncorrected_rate(learning_rate, self.iterations, self.beta_1, self.beta_2, variable.dtype)
+                learning_rate = uncorrected_rate(
+                    learning_rate, self.iterations, self.beta_1, self.beta_2, variable.dtype
+                )
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         learning_rate = tf.cast(learning_rate, dtype)

@@ -68,20 +68,26 @@ class OptimizerConfig:
         return self.bias_correction
 
 
-def create_optimizer(config: OptimizerConfig, total_steps: int, mixed_precision: str = "float32") -> keras.optimizers.Optimizer:
+def create_optimizer(
+    config: OptimizerConfig, total_steps: int, mixed_precision: str = "float32"
+) -> keras.optimizers.Optimizer:
     """Builds the optimizer; wraps it in a `LossScaleOptimizer` under mixed_float16.
 
     "adamw" is `FusedAdamW` with `config.resolved_bias_correction`; "lamb" is Keras's `Lamb` (always bias-corrected).
     """
     # Keras evaluates a schedule at its batch counter even when it accumulates gradients over several batches.
-    schedule = WarmupLinearDecay(config.learning_rate, config.warmup_steps, total_steps, config.gradient_accumulation_steps)
+    schedule = WarmupLinearDecay(
+        config.learning_rate, config.warmup_steps, total_steps, config.gradient_accumulation_steps
+    )
     common = dict(
         learning_rate=schedule,
         beta_1=config.beta_1,
         beta_2=config.beta_2,
         epsilon=config.epsilon,
         weight_decay=config.weight_decay,
-        gradient_accumulation_steps=config.gradient_accumulation_steps if config.gradient_accumulation_steps > 1 else None,
+        gradient_accumulation_steps=config.gradient_accumulation_steps
+        if config.gradient_accumulation_steps > 1
+        else None,
     )
     if config.name == "adamw":
         optimizer = FusedAdamW(bias_correction=config.resolved_bias_correction, **common)

@@ -54,13 +54,15 @@ def layerwise_multipliers(encoder, head_variables, decay: float, rule: str = "re
     def assign(variables, value):
         for variable in variables:
             if variable.path in multipliers and multipliers[variable.path] != value:
-                raise ValueError(f"Variable path {variable.path!r} is not unique; layer-wise decay cannot tell its layer.")
+                raise ValueError(
+                    f"Variable path {variable.path!r} is not unique; layer-wise decay cannot tell its layer."
+                )
             multipliers[variable.path] = value
 
     bottom = list(encoder.embeddings.trainable_weights)
     if encoder.embeddings_projection is not None:
         bottom += encoder.embeddings_projection.trainable_weights
-    assign(bottom, decay ** top)
+    assign(bottom, decay**top)
     for depth, layer in enumerate(encoder.transformer_layers, start=1):
         assign(layer.trainable_weights, decay ** (top - depth))
     assign(head_variables, 1.0)
@@ -118,6 +120,9 @@ class LayerwiseAdamW(keras.optimizers.Adam):
 
     def get_config(self):
         config = super().get_config()
-        config.update(lr_multipliers=self.lr_multipliers, weight_decay=self.decoupled_weight_decay,
-                      bias_correction=self.bias_correction)
+        config.update(
+            lr_multipliers=self.lr_multipliers,
+            weight_decay=self.decoupled_weight_decay,
+            bias_correction=self.bias_correction,
+        )
         return config

@@ -44,7 +44,9 @@ def mcc(labels, predictions) -> float:
     true_counts = confusion.sum(axis=1)
     predicted_counts = confusion.sum(axis=0)
     numerator = correct * n - np.dot(true_counts, predicted_counts)
-    denominator = np.sqrt(n * n - np.dot(predicted_counts, predicted_counts)) * np.sqrt(n * n - np.dot(true_counts, true_counts))
+    denominator = np.sqrt(n * n - np.dot(predicted_counts, predicted_counts)) * np.sqrt(
+        n * n - np.dot(true_counts, true_counts)
+    )
     return float(numerator / denominator) if denominator > 0 else 0.0
 
 
@@ -84,7 +86,8 @@ def _check(labels, predictions, dtype=None):
     predictions = np.asarray(predictions, dtype=dtype)
     if labels.shape != predictions.shape or labels.ndim != 1:
         raise ValueError(
-            f"labels and predictions must be 1-D and of one length, but have shapes {labels.shape} and {predictions.shape}."
+            "labels and predictions must be 1-D and of one length, but have shapes "
+            f"{labels.shape} and {predictions.shape}."
         )
     if labels.size == 0:
         raise ValueError("Cannot score an empty evaluation set.")

@@ -62,7 +62,9 @@ def task_file(task: Task, data_dir: str, split: str) -> str:
     return os.path.join(data_dir, task.folder, task.files[split])
 
 
-def read_split(task: Task, data_dir: str, split: str, on_error: str = "raise", labelled: Optional[bool] = None) -> Examples:
+def read_split(
+    task: Task, data_dir: str, split: str, on_error: str = "raise", labelled: Optional[bool] = None
+) -> Examples:
     """Reads `<data_dir>/<task folder>/<file of split>`.
 
     Args:
@@ -70,7 +72,8 @@ def read_split(task: Task, data_dir: str, split: str, on_error: str = "raise", l
         data_dir: str. The GLUE root (one folder per task).
         split: str. "train", "dev", "test", or another split of `task.files`.
         on_error: str. "raise" (default) stops at the first malformed row; "skip" skips and counts it.
-        labelled: bool or None. Whether the file has labels; None means every split but the "test" ones. Defaults to None.
+        labelled: bool or None. Whether the file has labels; None means every split but the "test" ones.
+            Defaults to None.
 
     Returns:
         `Examples`.
@@ -93,7 +96,9 @@ def read_split(task: Task, data_dir: str, split: str, on_error: str = "raise", l
     return parse_rows(task, text, split, path, on_error, labelled)
 
 
-def parse_rows(task: Task, text: str, split: str, source: str, on_error: str = "raise", labelled: Optional[bool] = None) -> Examples:
+def parse_rows(
+    task: Task, text: str, split: str, source: str, on_error: str = "raise", labelled: Optional[bool] = None
+) -> Examples:
     """Parses the contents of one task file; see `read_split`."""
     columns = task.columns(split)
     labelled = not split.startswith("test") if labelled is None else labelled

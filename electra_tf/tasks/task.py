@@ -72,7 +72,9 @@ class Task:
     kind: str
     labels: tuple = ()
     metrics: tuple = ("accuracy",)
-    files: dict = dataclasses.field(default_factory=lambda: {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"})
+    files: dict = dataclasses.field(
+        default_factory=lambda: {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}
+    )
     labelled: Columns = dataclasses.field(default_factory=lambda: Columns(text_a=0, label=1))
     unlabelled: Optional[Columns] = None
     split_columns: Optional[dict] = None
@@ -96,7 +98,8 @@ class Task:
             raise ValueError(f"Task {self.name!r}: the labelled columns need a label column.")
         if not self.target_scale > 0 or (self.target_scale != 1.0 and not self.is_regression):
             raise ValueError(
-                f"Task {self.name!r}: target_scale must be positive, and differ from 1 only for regression, but received "
+                f"Task {self.name!r}: target_scale must be positive, and differ from 1 only for regression, but "
+                "received "
                 f"target_scale={self.target_scale!r} for kind={self.kind!r}."
             )
         if self.unordered and self.labelled.text_b is None:
@@ -140,5 +143,7 @@ class Task:
     def submission_name(self, split: str) -> str:
         names = self.submission_names or {"test": self.folder}
         if split not in names:
-            raise ValueError(f"Task {self.name!r} has no submission file name for split {split!r}; it has {sorted(names)}.")
+            raise ValueError(
+                f"Task {self.name!r} has no submission file name for split {split!r}; it has {sorted(names)}."
+            )
         return names[split]

@@ -9,7 +9,6 @@ import tensorflow as tf
 from absl import logging
 
 from electra_tf import io_utils
-
 from electra_tf.models.electra_pretrainer import NONFINITE_METRIC
 
 
@@ -58,7 +57,9 @@ def kept_checkpoint_prefix(checkpoint_dir: str, step: int) -> str:
 
 
 def has_kept_checkpoint(checkpoint_dir: str, step: int) -> bool:
-    return tf.io.gfile.exists(os.path.join(os.path.dirname(kept_checkpoint_prefix(checkpoint_dir, step)), COMPLETE_FILE))
+    return tf.io.gfile.exists(
+        os.path.join(os.path.dirname(kept_checkpoint_prefix(checkpoint_dir, step)), COMPLETE_FILE)
+    )
 
 
 def pending_kept_steps(steps, restored_step: int) -> set:
@@ -72,7 +73,7 @@ def remove_kept_after(checkpoint_dir: str, restored_step: int) -> None:
     """Deletes kept checkpoints of steps after `restored_step`: the resumed run will write its own (after a
     non-finite stop it takes another path, so the old ones would not be its checkpoints)."""
     for folder in tf.io.gfile.glob(os.path.join(checkpoint_dir, KEPT_DIR, "ckpt-*")):
-        step = os.path.basename(folder.rstrip("/"))[len("ckpt-"):]
+        step = os.path.basename(folder.rstrip("/"))[len("ckpt-") :]
         if step.isdigit() and int(step) > restored_step:
             logging.warning("Removing %s: it lies after the step the run resumes from (%d).", folder, restored_step)
             tf.io.gfile.rmtree(folder)
@@ -142,8 +143,18 @@ class TrainingLogger(keras.callbacks.Callback):
             None keeps only this invocation's records. Defaults to None.
     """
 
-    def __init__(self, log_dir, total_steps, tokens_per_step, log_every, config_json, step_variable, learning_rate,
-                 flops_per_step, history_path=None):
+    def __init__(
+        self,
+        log_dir,
+        total_steps,
+        tokens_per_step,
+        log_every,
+        config_json,
+        step_variable,
+        learning_rate,
+        flops_per_step,
+        history_path=None,
+    ):
         super().__init__()
         self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
         self.total_steps = total_steps
@@ -200,7 +211,9 @@ class TrainingLogger(keras.callbacks.Callback):
             with self.writer.as_default():
                 tf.summary.text("config", f"```\n{self.config_json}\n```", step=self._last_step)
                 tf.summary.scalar("flops_per_step", float(self.flops_per_step), step=self._last_step)
-        logging.info("Training from step %d to %d; %.3e FLOPs per step.", self._last_step, self.total_steps, self.flops_per_step)
+        logging.info(
+            "Training from step %d to %d; %.3e FLOPs per step.", self._last_step, self.total_steps, self.flops_per_step
+        )
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.step_variable.numpy())
@@ -243,7 +256,10 @@ class TrainingLogger(keras.callbacks.Callback):
         self._append("eval", record)
         if self.history_path:
             self._write_history()
-        print(f"eval at step {step}: " + " ".join(f"{k}={v:.4g}" for k, v in sorted(record.items()) if k != "step"), flush=True)
+        print(
+            f"eval at step {step}: " + " ".join(f"{k}={v:.4g}" for k, v in sorted(record.items()) if k != "step"),
+            flush=True,
+        )
         if self.writer:
             with self.writer.as_default():
                 for name, value in logs.items():

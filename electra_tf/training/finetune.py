@@ -25,12 +25,12 @@ import tensorflow as tf
 from absl import logging
 
 from electra_tf import config_io, io_utils
+from electra_tf.models import finetuning_recipe
 from electra_tf.models.electra_classifier import ElectraClassifier
+from electra_tf.optimizers import layerwise_decay
 from electra_tf.tasks import metrics as metrics_lib
 from electra_tf.tasks import reader, registry
 from electra_tf.tasks.task import Task
-from electra_tf.models import finetuning_recipe
-from electra_tf.optimizers import layerwise_decay
 
 SOURCES = ("tsv", "tfds")
 
@@ -115,7 +115,8 @@ class FinetuningConfig:
             raise ValueError(f"layerwise_decay must be in (0, 1], but received layerwise_decay={self.layerwise_decay}.")
         if self.layerwise_rule is not None and self.layerwise_rule not in layerwise_decay.LAYERWISE_RULES:
             raise ValueError(
-                f"layerwise_rule must be one of {layerwise_decay.LAYERWISE_RULES}, but received {self.layerwise_rule!r}."
+                f"layerwise_rule must be one of {layerwise_decay.LAYERWISE_RULES}, but received "
+                f"{self.layerwise_rule!r}."
             )
         if self.model_size is not None and self.model_size not in finetuning_recipe.MODEL_SIZES:
             raise ValueError(
@@ -131,8 +132,9 @@ class FinetuningConfig:
         return {name: getattr(self, name) for name in finetuning_recipe.FIELDS}
 
 
-def read_examples(task: Task, data_dir: str, split: str, config: FinetuningConfig, source: str = "tsv",
-                  tfds_download: bool = False):
+def read_examples(
+    task: Task, data_dir: str, split: str, config: FinetuningConfig, source: str = "tsv", tfds_download: bool = False
+):
     """Reads one split from GLUE TSV files under `data_dir`, or from TFDS (`data_dir` is then TFDS's; None for
     its default)."""
     if source == "tfds":
@@ -176,11 +178,15 @@ def score(classifier: ElectraClassifier, task: Task, examples, batch_size: int) 
     return metrics_lib.compute(task.metrics, examples.labels, predictions)
 
 
-def write_predictions(classifier: ElectraClassifier, task: Task, examples, split: str, directory: str, batch_size: int) -> str:
+def write_predictions(
+    classifier: ElectraClassifier, task: Task, examples, split: str, directory: str, batch_size: int
+) -> str:
     """Writes a GLUE submission file `<directory>/<submission name>.tsv`: `index<TAB>prediction` per example."""
     predictions = classifier.predict_labels(examples.features(), batch_size=batch_size, verbose=0)
     if task.is_regression:
-        values = [f"{float(np.clip(p, 0.0, 5.0)):.3f}" if task.name == "sts-b" else f"{float(p):.6g}" for p in predictions]
+        values = [
+            f"{float(np.clip(p, 0.0, 5.0)):.3f}" if task.name == "sts-b" else f"{float(p):.6g}" for p in predictions
+        ]
     else:
         values = [task.labels[int(p)] for p in predictions]
     lines = ["index\tprediction"] + [f"{i}\t{v}" for i, v in zip(examples.ids, values)]
@@ -197,14 +203,27 @@ def summarize(trials: list) -> dict:
         summary[split] = {}
         for metric in trials[0]["dev"][split]:
             values = [trial["dev"][split][metric] for trial in trials]
-            summary[split][metric] = {"median": float(np.median(values)), "min": float(min(values)), "max": float(max(values))}
+            summary[split][metric] = {
+                "median": float(np.median(values)),
+                "min": float(min(values)),
+                "max": float(max(values)),
+            }
     return summary
 
 
-def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: str,
-                   config: FinetuningConfig = FinetuningConfig(), num_trials: int = 1, do_predict: bool = False,
-                   export_dir: Optional[str] = None, source: str = "tsv", tfds_download: bool = False,
-                   verbose: int = 1) -> dict:
+def run_finetuning(
+    task_name: str,
+    data_dir: str,
+    pretrained: str,
+    model_dir: str,
+    config: FinetuningConfig = FinetuningConfig(),
+    num_trials: int = 1,
+    do_predict: bool = False,
+    export_dir: Optional[str] = None,
+    source: str = "tsv",
+    tfds_download: bool = False,
+    verbose: int = 1,
+) -> dict:
     """Fine-tunes `pretrained` on a task `num_trials` times and returns (and writes) the results.
 
     Args:
@@ -231,28 +250,32 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         seed = config.seed + trial
         keras.utils.set_random_seed(seed)
         classifier = ElectraClassifier.from_task(
-            task, pretrained, sequence_length=config.sequence_length, dropout=config.dropout,
-            random_encoder=config.random_encoder, freeze_encoder=config.freeze_encoder,
+            task,
+            pretrained,
+            sequence_length=config.sequence_length,
+            dropout=config.dropout,
+            random_encoder=config.random_encoder,
+            freeze_encoder=config.freeze_encoder,
         )
         if trial == 0:
-            recipe, sources = finetuning_recipe.resolve(config.recipe_overrides(), classifier.encoder.encoder_config, task)
-            print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
-            if recipe.double_unordered:
-                train = double_unordered(train)
-                logging.info("%s: %d train examples with both orders of each pair", task.name, len(train))
+            recipe, sources, train = _resolve_recipe(task, config, classifier, train)
         _compile(classifier, recipe, config)
         if trial == 0:
             # Only now: a bad encoder or setting, found while building the first model, leaves no model_dir behind.
             tf.io.gfile.makedirs(model_dir)
             resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS}
             config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "finetuning_config.json"))
-        record = {"trial": trial, **_train_and_score(classifier, task, recipe, config, train, dev,
-                                                     os.path.join(model_dir, f"trial_{trial}"), seed, verbose)}
+        trial_dir = os.path.join(model_dir, f"trial_{trial}")
+        record = {
+            "trial": trial,
+            **_train_and_score(classifier, task, recipe, config, train, dev, trial_dir, seed, verbose),
+        }
         if do_predict:
+            test_splits = [s for s in task.files if s.startswith("test") and _available(task, data_dir, s, source)]
+            predictions_dir = os.path.join(trial_dir, "predictions")
             record["predictions"] = [
-                write_predictions(classifier, task, read(split), split,
-                                  os.path.join(model_dir, f"trial_{trial}", "predictions"), config.eval_batch_size)
-                for split in task.files if split.startswith("test") and _available(task, data_dir, split, source)
+                write_predictions(classifier, task, read(split), split, predictions_dir, config.eval_batch_size)
+                for split in test_splits
             ]
         if export_dir and trial == 0:
             from electra_tf.export import serving
@@ -262,7 +285,13 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         trials.append(record)
         keras.backend.clear_session()
 
-    results = {
+    results = _results(task, pretrained, train, dev, recipe, sources, trials)
+    io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _results(task: Task, pretrained: str, train, dev: dict, recipe, sources: dict, trials: list) -> dict:
+    return {
         "task": task.name,
         "main_metric": task.main_metric,
         "pretrained": pretrained,
@@ -272,8 +301,6 @@ def run_finetuning(task_name: str, data_dir: str, pretrained: str, model_dir: st
         "dev": summarize(trials),
         "trials": trials,
     }
-    io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
-    return results
 
 
 def _train_and_dev(task: Task, data_dir: str, config: FinetuningConfig, source: str, read) -> tuple:
@@ -289,31 +316,66 @@ def _train_and_dev(task: Task, data_dir: str, config: FinetuningConfig, source: 
     return train, dev
 
 
+def _resolve_recipe(task: Task, config: FinetuningConfig, classifier: ElectraClassifier, train) -> tuple:
+    """The recipe for the encoder's size and the task (printed), where each value came from, and the training
+    examples (both orders of each pair if the recipe says so)."""
+    recipe, sources = finetuning_recipe.resolve(config.recipe_overrides(), classifier.encoder.encoder_config, task)
+    print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
+    if recipe.double_unordered:
+        train = double_unordered(train)
+        logging.info("%s: %d train examples with both orders of each pair", task.name, len(train))
+    return recipe, sources, train
+
+
 def _compile(classifier: ElectraClassifier, recipe, config: FinetuningConfig) -> None:
     classifier.compile(
-        learning_rate=recipe.learning_rate, layerwise_decay_rate=recipe.layerwise_decay,
-        layerwise_rule=recipe.layerwise_rule, weight_decay=recipe.weight_decay,
-        warmup_fraction=recipe.warmup_fraction, clip_norm=recipe.clip_norm,
-        bias_correction=recipe.bias_correction, model_size=recipe.model_size, jit_compile=config.jit_compile,
+        learning_rate=recipe.learning_rate,
+        layerwise_decay_rate=recipe.layerwise_decay,
+        layerwise_rule=recipe.layerwise_rule,
+        weight_decay=recipe.weight_decay,
+        warmup_fraction=recipe.warmup_fraction,
+        clip_norm=recipe.clip_norm,
+        bias_correction=recipe.bias_correction,
+        model_size=recipe.model_size,
+        jit_compile=config.jit_compile,
     )
 
 
-def _train_and_score(classifier: ElectraClassifier, task: Task, recipe, config: FinetuningConfig, train, dev: dict,
-                     trial_dir: str, seed: int, verbose: int) -> dict:
+def _train_and_score(
+    classifier: ElectraClassifier,
+    task: Task,
+    recipe,
+    config: FinetuningConfig,
+    train,
+    dev: dict,
+    trial_dir: str,
+    seed: int,
+    verbose: int,
+) -> dict:
     """Fits one trial, scores it on the dev splits, and saves its model; returns its record."""
     validation = (dev["dev"].features(), dev["dev"].labels) if config.validate_every_epoch else None
     started = time.time()
     classifier.fit(
-        train.features(), train.labels, batch_size=recipe.batch_size, epochs=recipe.epochs, seed=seed,
-        validation_data=validation, verbose=verbose, group_by_length=config.group_by_length,
+        train.features(),
+        train.labels,
+        batch_size=recipe.batch_size,
+        epochs=recipe.epochs,
+        seed=seed,
+        validation_data=validation,
+        verbose=verbose,
+        group_by_length=config.group_by_length,
         callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
     )
     train_seconds = time.time() - started
     scores = {split: score(classifier, task, examples, config.eval_batch_size) for split, examples in dev.items()}
     _write_scalars(os.path.join(trial_dir, "logs", "dev"), scores)
     classifier.save_finetuned(os.path.join(trial_dir, "model"))
-    return {"seed": seed, "dev": scores, "train_seconds": round(train_seconds, 1),
-            "train_examples_per_second": round(len(train) * recipe.epochs / train_seconds, 1)}
+    return {
+        "seed": seed,
+        "dev": scores,
+        "train_seconds": round(train_seconds, 1),
+        "train_examples_per_second": round(len(train) * recipe.epochs / train_seconds, 1),
+    }
 
 
 def _available(task: Task, data_dir: str, split: str, source: str) -> bool:

@@ -19,12 +19,13 @@ from electra_tf import errors
 from electra_tf.models.electra_pretrainer import NONFINITE_METRIC as METRIC
 
 
-
 class NonFiniteLossError(errors.RunFailedError):
     """Training produced a non-finite loss or gradient."""
 
 
-def check(logs: Optional[dict], step: int, last_checkpoint: Callable[[], Optional[str]], previous_step: Optional[int] = None) -> None:
+def check(
+    logs: Optional[dict], step: int, last_checkpoint: Callable[[], Optional[str]], previous_step: Optional[int] = None
+) -> None:
     """Raises `NonFiniteLossError` if `logs` count a non-finite step.
 
     Args:
@@ -37,7 +38,9 @@ def check(logs: Optional[dict], step: int, last_checkpoint: Callable[[], Optiona
     if not logs or float(logs.get(METRIC, 0.0)) <= 0:
         return
     last_checkpoint = last_checkpoint()
-    where = f"step {step}" if previous_step is None or previous_step >= step - 1 else f"steps {previous_step + 1}-{step}"
+    where = (
+        f"step {step}" if previous_step is None or previous_step >= step - 1 else f"steps {previous_step + 1}-{step}"
+    )
     loss = logs.get("loss")
     shown = f" (running loss {float(loss):.4g})" if loss is not None else ""
     restart = (

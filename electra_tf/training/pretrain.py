@@ -32,10 +32,10 @@ from electra_tf.models import keras_hub_export, saving
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.models.flops import pretraining_flops_per_step
 from electra_tf.models.flops_gr import gr_pretraining_flops_per_step
-from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
-from electra_tf.training import callbacks, nonfinite
 from electra_tf.optimizers.config import create_optimizer
 from electra_tf.optimizers.schedules import WarmupLinearDecay
+from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
+from electra_tf.training import callbacks, nonfinite
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -98,10 +98,14 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
         return True
-    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict())
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+    )
 
 
-def resolve_config(config: PretrainingConfig, train_data: str, model_dir: str) -> tuple[PretrainingConfig, Vocabulary, PretrainingDataMetadata]:
+def resolve_config(
+    config: PretrainingConfig, train_data: str, model_dir: str
+) -> tuple[PretrainingConfig, Vocabulary, PretrainingDataMetadata]:
     """Checks the config against the data and model_dir; takes the vocabulary size from the data."""
     metadata = PretrainingDataMetadata.load(train_data)
     vocabulary = Vocabulary.load(os.path.join(train_data, VOCAB_FILE))
@@ -112,7 +116,9 @@ def resolve_config(config: PretrainingConfig, train_data: str, model_dir: str) -
     if holdout:
         check_batch_size(metadata, train_data, config.eval_batch_size, "eval", holdout)
     if vocabulary.size != config.encoder.vocab_size:
-        logging.info("Using the data's vocabulary size %d (config said %d).", vocabulary.size, config.encoder.vocab_size)
+        logging.info(
+            "Using the data's vocabulary size %d (config said %d).", vocabulary.size, config.encoder.vocab_size
+        )
         config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, vocab_size=vocabulary.size))
     # Saved with the optimizer's reference behaviour spelled out, so the file means the same to later versions.
     optimizer = dataclasses.replace(config.optimizer, bias_correction=config.optimizer.resolved_bias_correction)
@@ -183,8 +189,20 @@ def _metrics_reader(metrics):
     return lambda: {name: float(value) for name, value in read().items()}
 
 
-def _custom_loop(model, strategy, config, train_fn, step_variable, manager, checkpoint_dir, worker_dir, logger, steps_per_execution,
-                 checkpoint, keep_steps):
+def _custom_loop(
+    model,
+    strategy,
+    config,
+    train_fn,
+    step_variable,
+    manager,
+    checkpoint_dir,
+    worker_dir,
+    logger,
+    steps_per_execution,
+    checkpoint,
+    keep_steps,
+):
     """Trains with `strategy.run(model.train_step)` over a distributed dataset (MultiWorkerMirroredStrategy).
 
     Every worker runs the same sequence of collective calls: the steps, the metric reads and the checkpoint saves.
@@ -241,7 +259,9 @@ def _custom_evaluate(model, strategy, eval_fn, steps: int) -> dict:
     return _metrics_reader(model.evaluation_metrics)()
 
 
-def run_pretraining(config: PretrainingConfig, train_data: str, model_dir: str, options: RunOptions = RunOptions()) -> dict:
+def run_pretraining(
+    config: PretrainingConfig, train_data: str, model_dir: str, options: RunOptions = RunOptions()
+) -> dict:
     """Pre-trains, resuming from the latest checkpoint in `model_dir`, and saves the encoders.
 
     Args:
@@ -286,7 +306,9 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     config, vocabulary, metadata = resolve_config(config, train_data, model_dir)
     session = _build_or_restore(config, model_dir, options, vocabulary)
     # A step is one optimizer update; with gradient accumulation it consumes several batches.
-    train_fn, eval_fn = _datasets(config, train_data, metadata, session.start_step * config.optimizer.gradient_accumulation_steps)
+    train_fn, eval_fn = _datasets(
+        config, train_data, metadata, session.start_step * config.optimizer.gradient_accumulation_steps
+    )
     flops, flops_gr = _flops_per_step(config)
     logger = _logger(config, model_dir, session, flops)
     if session.start_step < config.num_train_steps:
@@ -298,7 +320,9 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
         "history": logger.history,
         "eval": evaluation,
         "eval_history": logger.eval_history,
-        "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history) if logger.history else None,
+        "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history)
+        if logger.history
+        else None,
         "flops_per_step": flops,
         "flops_per_step_gr": flops_gr,
         "wall_seconds": round(time.time() - start_time, 1),
@@ -311,11 +335,15 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
 def _check_options(config: PretrainingConfig, options: RunOptions) -> None:
     skipped = [s for s in config.keep_checkpoint_steps if s % options.steps_per_execution]
     if skipped:
-        raise ValueError(f"keep_checkpoint_steps {skipped} are not multiples of steps_per_execution="
-                         f"{options.steps_per_execution}: the run only stops to save at multiples of it.")
+        raise ValueError(
+            f"keep_checkpoint_steps {skipped} are not multiples of steps_per_execution="
+            f"{options.steps_per_execution}: the run only stops to save at multiples of it."
+        )
 
 
-def _build_or_restore(config: PretrainingConfig, model_dir: str, options: RunOptions, vocabulary: Vocabulary) -> _Session:
+def _build_or_restore(
+    config: PretrainingConfig, model_dir: str, options: RunOptions, vocabulary: Vocabulary
+) -> _Session:
     """Builds the strategy, the model and its optimizer, and restores the latest checkpoint (or `--init_from`)."""
     strategy = create_strategy(options)
     chief = is_chief(strategy)
@@ -328,13 +356,19 @@ def _build_or_restore(config: PretrainingConfig, model_dir: str, options: RunOpt
     with strategy.scope():
         model = ElectraPretrainer(**config.pretrainer_kwargs())
         optimizer = create_optimizer(config.optimizer, config.num_train_steps, options.mixed_precision)
-        model.compile(optimizer=optimizer, jit_compile=options.jit_compile, steps_per_execution=options.steps_per_execution)
+        model.compile(
+            optimizer=optimizer, jit_compile=options.jit_compile, steps_per_execution=options.steps_per_execution
+        )
         optimizer.build(model.trainable_variables)
         checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
         checkpoint_dir = os.path.join(model_dir, CHECKPOINT_DIR)
         # Non-chief workers save too (the save is collective) into a folder that is deleted after each save.
-        worker_dir = None if chief else os.path.join(tempfile.gettempdir(), f"electra_tf_worker_checkpoints_{os.getpid()}")
-        manager = tf.train.CheckpointManager(checkpoint, worker_dir or checkpoint_dir, max_to_keep=config.keep_checkpoints)
+        worker_dir = (
+            None if chief else os.path.join(tempfile.gettempdir(), f"electra_tf_worker_checkpoints_{os.getpid()}")
+        )
+        manager = tf.train.CheckpointManager(
+            checkpoint, worker_dir or checkpoint_dir, max_to_keep=config.keep_checkpoints
+        )
         if chief:
             _remove_interrupted_saves(checkpoint_dir)
         latest = tf.train.latest_checkpoint(checkpoint_dir)
@@ -350,9 +384,17 @@ def _build_or_restore(config: PretrainingConfig, model_dir: str, options: RunOpt
     if chief:
         callbacks.remove_kept_after(checkpoint_dir, step)
     return _Session(
-        strategy, chief, model, optimizer, checkpoint, checkpoint_dir, worker_dir, manager,
+        strategy,
+        chief,
+        model,
+        optimizer,
+        checkpoint,
+        checkpoint_dir,
+        worker_dir,
+        manager,
         callbacks.StepReader(optimizer),  # Not optimizer.iterations itself: see StepReader.
-        step, callbacks.pending_kept_steps(config.keep_checkpoint_steps, step),
+        step,
+        callbacks.pending_kept_steps(config.keep_checkpoint_steps, step),
     )
 
 
@@ -360,9 +402,18 @@ def _flops_per_step(config: PretrainingConfig) -> tuple[float, float]:
     """FLOPs of one step (one update, accumulated batches included): our count, and google-research/electra's
     convention (its flops_computation.py, which the paper uses)."""
     accumulation = config.optimizer.gradient_accumulation_steps
-    shape = (config.encoder, config.generator_fraction, config.objective, config.train_batch_size, config.max_seq_length,
-             config.masking.num_predictions(config.max_seq_length))
-    flops, flops_gr = accumulation * pretraining_flops_per_step(*shape), accumulation * gr_pretraining_flops_per_step(*shape)
+    shape = (
+        config.encoder,
+        config.generator_fraction,
+        config.objective,
+        config.train_batch_size,
+        config.max_seq_length,
+        config.masking.num_predictions(config.max_seq_length),
+    )
+    flops, flops_gr = (
+        accumulation * pretraining_flops_per_step(*shape),
+        accumulation * gr_pretraining_flops_per_step(*shape),
+    )
     logging.info("%.3e FLOPs per step (%.3e in google-research/electra's convention).", flops, flops_gr)
     return flops, flops_gr
 
@@ -387,8 +438,17 @@ def _train(config: PretrainingConfig, options: RunOptions, session: _Session, tr
     MultiWorkerMirroredStrategy."""
     if options.strategy == "multi_worker":
         _custom_loop(
-            session.model, session.strategy, config, train_fn, session.step_reader, session.manager,
-            session.checkpoint_dir, session.worker_dir, logger, options.steps_per_execution, session.checkpoint,
+            session.model,
+            session.strategy,
+            config,
+            train_fn,
+            session.step_reader,
+            session.manager,
+            session.checkpoint_dir,
+            session.worker_dir,
+            logger,
+            options.steps_per_execution,
+            session.checkpoint,
             session.keep_steps,
         )
         return
@@ -405,9 +465,14 @@ def _train(config: PretrainingConfig, options: RunOptions, session: _Session, tr
         callbacks=[
             callbacks.StopAtStep(config.num_train_steps, session.step_reader),
             nonfinite.NonFiniteGuard(session.checkpoint_dir, session.step_reader),
-            logger,  # Resets the metrics after each line; the guard reads the step's logs, so it still sees every count.
-            callbacks.KeepCheckpointsAt(session.checkpoint, session.worker_dir or session.checkpoint_dir,
-                                        session.keep_steps, session.step_reader),
+            # The logger resets the metrics after each line; the guard reads the step's logs, so it sees every count.
+            logger,
+            callbacks.KeepCheckpointsAt(
+                session.checkpoint,
+                session.worker_dir or session.checkpoint_dir,
+                session.keep_steps,
+                session.step_reader,
+            ),
             callbacks.CheckpointEvery(session.manager, session.step_reader),
         ],
         verbose=0,
@@ -426,23 +491,44 @@ def _evaluate(config: PretrainingConfig, options: RunOptions, session: _Session,
     return {k: float(v) for k, v in evaluation.items()}
 
 
-def _finalize(config: PretrainingConfig, model_dir: str, model: ElectraPretrainer, vocabulary: Vocabulary,
-              metadata: PretrainingDataMetadata, results: dict) -> None:
+def _finalize(
+    config: PretrainingConfig,
+    model_dir: str,
+    model: ElectraPretrainer,
+    vocabulary: Vocabulary,
+    metadata: PretrainingDataMetadata,
+    results: dict,
+) -> None:
     """Saves the encoders with their heads (`models.saving`), the keras-hub preset, and `results.json` (chief only)."""
     tokenizer = {k: metadata.tokenizer[k] for k in ("lower_case", "strip_accents")}
     head_act = config.encoder.hidden_act
     detection_head = model.heads.get("discriminator_head")
-    disc_head = dict(head=detection_head, kind=saving.DISCRIMINATOR, head_act=head_act) if detection_head is not None else {}
-    saving.save(saving.SavedEncoder(model.discriminator, vocabulary, tokenizer, **disc_head), os.path.join(model_dir, "discriminator"))
+    disc_head = (
+        dict(head=detection_head, kind=saving.DISCRIMINATOR, head_act=head_act) if detection_head is not None else {}
+    )
+    saving.save(
+        saving.SavedEncoder(model.discriminator, vocabulary, tokenizer, **disc_head),
+        os.path.join(model_dir, "discriminator"),
+    )
     if config.encoder.hidden_act == "gelu_tanh":
         keras_hub_export.export_keras_hub_preset(
-            model.discriminator, vocabulary, os.path.join(model_dir, "discriminator", "keras_hub"), tokenizer["lower_case"]
+            model.discriminator,
+            vocabulary,
+            os.path.join(model_dir, "discriminator", "keras_hub"),
+            tokenizer["lower_case"],
         )
     else:  # keras-hub's ElectraBackbone computes only the tanh GELU (see keras_hub_export).
-        print(f"No keras-hub preset: hidden_act={config.encoder.hidden_act!r}, and keras-hub's ElectraBackbone "
-              "hard-codes the tanh GELU. Pre-train with hidden_act='gelu_tanh' for one; "
-              "`electra-convert --to=hf` exports this encoder exactly.", flush=True)
+        print(
+            f"No keras-hub preset: hidden_act={config.encoder.hidden_act!r}, and keras-hub's ElectraBackbone "
+            "hard-codes the tanh GELU. Pre-train with hidden_act='gelu_tanh' for one; "
+            "`electra-convert --to=hf` exports this encoder exactly.",
+            flush=True,
+        )
     if model.generator is not None:
-        saving.save(saving.SavedEncoder(model.generator, vocabulary, tokenizer, model.heads["generator_head"], saving.GENERATOR, head_act),
-                    os.path.join(model_dir, "generator"))
+        saving.save(
+            saving.SavedEncoder(
+                model.generator, vocabulary, tokenizer, model.heads["generator_head"], saving.GENERATOR, head_act
+            ),
+            os.path.join(model_dir, "generator"),
+        )
     io_utils.write_text_atomic(os.path.join(model_dir, RESULTS_FILE), json.dumps(results, indent=2) + "\n")

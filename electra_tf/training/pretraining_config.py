@@ -66,8 +66,16 @@ class PretrainingConfig:
         objectives.get(self.objective)
         self.objective_config()  # Validates the objective's hyper-parameters.
         self.encoder.generator(self.generator_fraction)
-        positive = ("train_batch_size", "eval_batch_size", "num_train_steps", "checkpoint_every", "keep_checkpoints",
-                    "log_every", "eval_steps", "max_seq_length")
+        positive = (
+            "train_batch_size",
+            "eval_batch_size",
+            "num_train_steps",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "log_every",
+            "eval_steps",
+            "max_seq_length",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, but received {name}={getattr(self, name)}.")
@@ -76,8 +84,9 @@ class PretrainingConfig:
                 raise ValueError(f"{name} must be non-negative, but received {name}={getattr(self, name)}.")
         outside = [step for step in self.keep_checkpoint_steps if not 1 <= step <= self.num_train_steps]
         if outside:
-            raise ValueError(f"keep_checkpoint_steps must lie in [1, num_train_steps={self.num_train_steps}], but "
-                             f"{outside} do not.")
+            raise ValueError(
+                f"keep_checkpoint_steps must lie in [1, num_train_steps={self.num_train_steps}], but {outside} do not."
+            )
         # The data pipeline takes seeds in [0, 2**31), and evaluation uses seed + 1.
         if not 0 <= self.seed < 2**31 - 1:
             raise ValueError(f"seed must be in [0, 2**31 - 1), but received seed={self.seed}.")
@@ -99,4 +108,6 @@ class PretrainingConfig:
 
     def objective_config(self) -> objectives.ObjectiveConfig:
         """The objective's hyper-parameters, from this config's top-level fields of the same names."""
-        return objectives.ObjectiveConfig(**{name: getattr(self, name) for name in objectives.ObjectiveConfig.field_names()})
+        return objectives.ObjectiveConfig(
+            **{name: getattr(self, name) for name in objectives.ObjectiveConfig.field_names()}
+        )

@@ -17,12 +17,20 @@ from tests.conftest import repo_root, subprocess_env
 
 def test_finetune_suite_reports_throughput_and_serving_latency(micro_config, vocab_file):
     result = subprocess.run(
-        [sys.executable, str(repo_root() / "bin" / "benchmark"), "--suite=finetune", f"--config={micro_config}",
-         f"--vocab_file={vocab_file}"],
-        capture_output=True, text=True, env=subprocess_env(), timeout=600,
+        [
+            sys.executable,
+            str(repo_root() / "bin" / "benchmark"),
+            "--suite=finetune",
+            f"--config={micro_config}",
+            f"--vocab_file={vocab_file}",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = {f["name"]: f for f in (json.loads(l) for l in result.stdout.splitlines() if l.startswith("{"))}
+    figures = {f["name"]: f for f in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))}
     assert set(figures) == {"finetuning", "serving_latency_batch1", "serving_latency_batch32"}
     assert figures["finetuning"]["value"] > 0 and figures["finetuning"]["unit"] == "examples/s"
     for batch in (1, 32):
@@ -35,7 +43,9 @@ def test_finetune_suite_reports_throughput_and_serving_latency(micro_config, voc
 
 
 def test_soak_samples_memory_and_disk_and_survives_its_final_kill(micro_config, pretraining_data, tmp_path):
-    summary = soak.soak(micro_config, pretraining_data, minutes=0.5, output_dir=str(tmp_path), checkpoint_every=10, sample_seconds=2)
+    summary = soak.soak(
+        micro_config, pretraining_data, minutes=0.5, output_dir=str(tmp_path), checkpoint_every=10, sample_seconds=2
+    )
     assert len(summary["samples"]) >= 5
     assert all(s["rss_mb"] > 0 for s in summary["samples"])
     assert summary["losses"] and summary["steps"] >= 10
@@ -47,22 +57,40 @@ def test_soak_samples_memory_and_disk_and_survives_its_final_kill(micro_config, 
 
 def test_pretrain_suite_reports_mfu_and_the_precision_ratio(micro_config, pretraining_data):
     result = subprocess.run(
-        [sys.executable, str(repo_root() / "bin" / "benchmark"), "--suite=pretrain", f"--config={micro_config}",
-         f"--data_dir={pretraining_data}", "--batch_size=4", "--precision_ratio"],
-        capture_output=True, text=True, env=subprocess_env(), timeout=600,
+        [
+            sys.executable,
+            str(repo_root() / "bin" / "benchmark"),
+            "--suite=pretrain",
+            f"--config={micro_config}",
+            f"--data_dir={pretraining_data}",
+            "--batch_size=4",
+            "--precision_ratio",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = {f["name"]: f for f in (json.loads(l) for l in result.stdout.splitlines() if l.startswith("{"))}
+    figures = {f["name"]: f for f in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))}
     assert set(figures) == {"pretraining_step", "mixed_bfloat16_over_float32"}
     step = figures["pretraining_step"]
     assert step["value"] > 0 and 0 < step["mfu"] == round(step["flop_per_s"] / step["matmul_flop_per_s"], 3)
     # MFU is on our count of the step; the paper's convention is reported beside it, for the same timed windows.
     config = config_io.load(PretrainingConfig, micro_config)
-    shape = (config.encoder, config.generator_fraction, config.objective, 4, config.max_seq_length,
-             config.masking.num_predictions(config.max_seq_length))
+    shape = (
+        config.encoder,
+        config.generator_fraction,
+        config.objective,
+        4,
+        config.max_seq_length,
+        config.masking.num_predictions(config.max_seq_length),
+    )
     assert step["flops_per_step"] == pretraining_flops_per_step(*shape)
     assert step["flops_per_step_gr"] == gr_pretraining_flops_per_step(*shape) != step["flops_per_step"]
-    assert step["flop_per_s_gr"] / step["flop_per_s"] == pytest.approx(step["flops_per_step_gr"] / step["flops_per_step"], rel=1e-6)
+    assert step["flop_per_s_gr"] / step["flop_per_s"] == pytest.approx(
+        step["flops_per_step_gr"] / step["flops_per_step"], rel=1e-6
+    )
     ratio = figures["mixed_bfloat16_over_float32"]
     assert len(ratio["window_ratios"]) == 5 and ratio["value"] > 0
     assert ratio["float32_tokens_per_s"] > 0 and ratio["mixed_bfloat16_tokens_per_s"] > 0

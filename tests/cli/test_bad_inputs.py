@@ -53,13 +53,24 @@ def _defaults(binary: str, inputs: Inputs, out: pathlib.Path) -> dict:
     return {
         "build_vocab": {"input": inputs.corpus, "output": out, "vocab_size": 500},
         "build_pretraining_data": {
-            "input": inputs.corpus, "vocab_file": inputs.vocab, "output_dir": out, "num_shards": 1, "num_workers": 1,
+            "input": inputs.corpus,
+            "vocab_file": inputs.vocab,
+            "output_dir": out,
+            "num_shards": 1,
+            "num_workers": 1,
             "noprogress": None,
         },
         "pretrain": {"config": inputs.config, "train_data": inputs.data, "model_dir": out},
         "finetune": {
-            "task": "rte", "data_dir": inputs.glue, "pretrained": inputs.encoder, "model_dir": out,
-            "max_train_examples": 8, "epochs": 1, "batch_size": 4, "sequence_length": 16, "keras_verbose": 0,
+            "task": "rte",
+            "data_dir": inputs.glue,
+            "pretrained": inputs.encoder,
+            "model_dir": out,
+            "max_train_examples": 8,
+            "epochs": 1,
+            "batch_size": 4,
+            "sequence_length": 16,
+            "keras_verbose": 0,
         },
         "export": {"export_dir": out},
     }[binary]
@@ -175,7 +186,8 @@ CASES = {
         "build_vocab", _taken("out/notes.txt"), ("The --output", "out is a folder", "Pass a file path, e.g.")
     ),
     "build_pretraining_data/corpus-missing": Case(
-        "build_pretraining_data", lambda inputs, work: {"input": work / "no_such_corpus.txt"},
+        "build_pretraining_data",
+        lambda inputs, work: {"input": work / "no_such_corpus.txt"},
         ("no_such_corpus.txt' matches no file", "Check the path"),
     ),
     "build_pretraining_data/corpus-empty": Case("build_pretraining_data", _corpus(b""), _EMPTY),
@@ -186,35 +198,43 @@ CASES = {
         "build_pretraining_data", _corpus(_LATIN1), _REPLACED + ("--on_decode_error=strict",), exit_code=0
     ),
     "build_pretraining_data/vocab-without-special-tokens": Case(
-        "build_pretraining_data", _special_tokens_dropped,
+        "build_pretraining_data",
+        _special_tokens_dropped,
         ("vocab.txt lacks the required special token(s) [CLS], [MASK]", "bin/build_vocab"),
     ),
     "build_pretraining_data/config-unknown-key": Case(
-        "build_pretraining_data", _file("data.json", '{"seed": 1, "max_seq_len": 64}'),
+        "build_pretraining_data",
+        _file("data.json", '{"seed": 1, "max_seq_len": 64}'),
         ("data.json: unknown key(s) ['max_seq_len'] for PretrainingDataConfig", "Known keys"),
     ),
     "build_pretraining_data/config-not-json": Case(
-        "build_pretraining_data", _file("data.json", "{max_seq_length: 64"),
+        "build_pretraining_data",
+        _file("data.json", "{max_seq_length: 64"),
         ("data.json is not valid JSON", "line 1 column 2"),
     ),
     "pretrain/data-max_seq_length-mismatch": Case(
-        "pretrain", _config(lambda c: c.update(max_seq_length=64)),
+        "pretrain",
+        _config(lambda c: c.update(max_seq_length=64)),
         ("was built with max_seq_length=128, but the configuration asks for max_seq_length=64", "Rebuild the data"),
     ),
     "pretrain/data-vocab-size-mismatch": Case(
-        "pretrain", _data_vocab_mismatch,
+        "pretrain",
+        _data_vocab_mismatch,
         ("was built with a vocabulary of 2000 tokens", "vocab.txt has 1999", "Use the vocabulary the data was built"),
     ),
     "pretrain/truncated-shard": Case(
-        "pretrain", _truncated_shard,
+        "pretrain",
+        _truncated_shard,
         ("pretrain_data-00000-of-00002.tfrecord has", "truncated", "Rebuild the data with bin/build_pretraining_data"),
     ),
     "pretrain/config-unknown-key": Case(
-        "pretrain", _config(lambda c: c.update(trian_batch_size=8)),
+        "pretrain",
+        _config(lambda c: c.update(trian_batch_size=8)),
         ("c.json: unknown key(s) ['trian_batch_size'] for PretrainingConfig", "Known keys"),
     ),
     "pretrain/config-value-of-wrong-type": Case(
-        "pretrain", _config(lambda c: c.update(train_batch_size="8")),
+        "pretrain",
+        _config(lambda c: c.update(train_batch_size="8")),
         ("c.json:train_batch_size: expected an integer, but received '8'", "Write it without quotes"),
     ),
     "pretrain/negative-batch-size": Case(
@@ -224,7 +244,8 @@ CASES = {
         "pretrain", _taken("out"), ("The --model_dir", "out is a file", "Pass a folder path")
     ),
     "pretrain/model-dir-of-another-architecture": Case(
-        "pretrain", _model_dir_of_another_architecture,
+        "pretrain",
+        _model_dir_of_another_architecture,
         ("holds a run with a different encoder", "hidden_size=128", "Use a new --model_dir"),
     ),
     "finetune/vocab-without-special-tokens": Case(
@@ -234,11 +255,13 @@ CASES = {
         "finetune", _truncated_encoder, ("encoder.keras is not a .keras archive", "Re-export the encoder")
     ),
     "finetune/config-unknown-key": Case(
-        "finetune", _file("ft.json", '{"epochs": 1, "bach_size": 8}'),
+        "finetune",
+        _file("ft.json", '{"epochs": 1, "bach_size": 8}'),
         ("ft.json: unknown key(s) ['bach_size'] for FinetuningConfig", "Known keys"),
     ),
     "finetune/unknown-task": Case(
-        "finetune", lambda inputs, work: {"task": "glue9"},
+        "finetune",
+        lambda inputs, work: {"task": "glue9"},
         ("Unknown task 'glue9'. Known tasks: cola", "task JSON file"),
     ),
     "finetune/malformed-glue-row": Case("finetune", _malformed_glue_row, _RTE_ROW),
@@ -246,11 +269,13 @@ CASES = {
         "finetune", _taken("out"), ("The model_dir", "out is a file", "Pass a folder path")
     ),
     "export/not-a-finetuned-model": Case(
-        "export", lambda inputs, work: {"finetuned": inputs.encoder},
+        "export",
+        lambda inputs, work: {"finetuned": inputs.encoder},
         ("lacks classifier.keras: it is not a fine-tuned electra_tf classifier",),
     ),
     "export/version-exists": Case(
-        "export", _taken("out/1/saved_model.pb", lambda inputs: {"finetuned": inputs.finetuned, "version": 1}),
+        "export",
+        _taken("out/1/saved_model.pb", lambda inputs: {"finetuned": inputs.finetuned, "version": 1}),
         ("out/1 exists; TF Serving versions are immutable", "Choose another --version"),
     ),
 }
@@ -278,8 +303,8 @@ def inputs(corpus_10mb, micro_config, glue_dir, tmp_path_factory) -> Inputs:
     import keras
 
     from electra_tf.data.pretraining_data_builder import PretrainingDataConfig, build_pretraining_data
-    from electra_tf.models.electra_classifier import ElectraClassifier
     from electra_tf.models import saving
+    from electra_tf.models.electra_classifier import ElectraClassifier
     from electra_tf.networks.electra_encoder import ElectraEncoder
     from electra_tf.tokenization.tokenizer import tokenizer_settings
     from electra_tf.tokenization.vocab_learner import learn_wordpiece_vocab
@@ -297,11 +322,18 @@ def inputs(corpus_10mb, micro_config, glue_dir, tmp_path_factory) -> Inputs:
     encoder = ElectraEncoder(
         vocab_size=vocabulary.size, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, embedding_size=16
     )
-    saving.save(saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, True, None)), str(root / "encoder"))
+    saving.save(
+        saving.SavedEncoder(encoder, vocabulary, tokenizer_settings(vocabulary, True, None)), str(root / "encoder")
+    )
     classifier = ElectraClassifier.from_pretrained(str(root / "encoder"), sequence_length=16)
     classifier.save_finetuned(str(root / "finetuned"))
     return Inputs(
-        corpus, root / "vocab.txt", root / "data", root / "encoder", root / "finetuned", pathlib.Path(micro_config),
+        corpus,
+        root / "vocab.txt",
+        root / "data",
+        root / "encoder",
+        root / "finetuned",
+        pathlib.Path(micro_config),
         glue_dir,
     )
 

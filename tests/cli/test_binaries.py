@@ -78,7 +78,10 @@ def test_config_file_with_flag_override(corpus_slice, vocab_file, tmp_path):
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(binary, flags, message, tmp_path, vocab_file):
-    defaults = {"build_vocab": [f"--output={tmp_path / 'v.txt'}"], "build_pretraining_data": [f"--output_dir={tmp_path / 'd'}"]}
+    defaults = {
+        "build_vocab": [f"--output={tmp_path / 'v.txt'}"],
+        "build_pretraining_data": [f"--output_dir={tmp_path / 'd'}"],
+    }
     if binary == "build_pretraining_data" and not any(f.startswith("--vocab_file") for f in flags):
         flags = flags + [f"--vocab_file={vocab_file}"]
     result = run_binary(binary, *defaults[binary], *flags)
@@ -92,7 +95,9 @@ def test_bad_input_exits_2_with_one_clear_line(binary, flags, message, tmp_path,
 def test_readme_main_job_on_the_10mb_corpus(tmp_path):
     vocab = tmp_path / "vocab.txt"
     assert run_binary("build_vocab", f"--output={vocab}").returncode == 0
-    result = run_binary("build_pretraining_data", f"--vocab_file={vocab}", f"--output_dir={tmp_path / 'data'}", "--noprogress")
+    result = run_binary(
+        "build_pretraining_data", f"--vocab_file={vocab}", f"--output_dir={tmp_path / 'data'}", "--noprogress"
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["num_examples"] > 15000
 

@@ -21,31 +21,43 @@ from tests.conftest import pretrain_command, subprocess_env
 @pytest.fixture(scope="module")
 def pretrained_run(micro_config, pretraining_data, tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("run") / "model"
-    command = pretrain_command(micro_config, pretraining_data, model_dir) + ["--num_train_steps=10", "--checkpoint_every=5"]
+    command = pretrain_command(micro_config, pretraining_data, model_dir) + [
+        "--num_train_steps=10",
+        "--checkpoint_every=5",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return model_dir
 
 
 def _same_weights(a, b):
-    for x, y in zip(a.encoder.weights + (a.head.weights if a.head else []), b.encoder.weights + (b.head.weights if b.head else [])):
+    for x, y in zip(
+        a.encoder.weights + (a.head.weights if a.head else []), b.encoder.weights + (b.head.weights if b.head else [])
+    ):
         assert x.path == y.path and np.array_equal(x.numpy(), y.numpy()), x.path
 
 
-@pytest.mark.parametrize("kind, architecture", [
-    ("discriminator", "ElectraForPreTraining"),
-    # The generator head computes the exact GELU (as google-research/electra's does), which HF's generator head
-    # hard-codes: the generator exports too.
-    ("generator", "ElectraForMaskedLM"),
-])
+@pytest.mark.parametrize(
+    "kind, architecture",
+    [
+        ("discriminator", "ElectraForPreTraining"),
+        # The generator head computes the exact GELU (as google-research/electra's does), which HF's generator head
+        # hard-codes: the generator exports too.
+        ("generator", "ElectraForMaskedLM"),
+    ],
+)
 def test_pretraining_saves_heads_and_round_trips_through_hf(pretrained_run, kind, architecture, tmp_path):
     original = saving.load(str(pretrained_run / kind))
     assert original.kind == kind and original.head is not None and original.head_act == "gelu"
-    result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={pretrained_run / kind}", f"--dst={tmp_path / 'hf'}")
+    result = run_binary(
+        "convert", "--from=electra_tf", "--to=hf", f"--src={pretrained_run / kind}", f"--dst={tmp_path / 'hf'}"
+    )
     assert result.returncode == 0, result.stderr
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
     assert config["architectures"] == [architecture] and config["hidden_act"] == "gelu"  # Exact, the default.
-    result = run_binary("convert", "--from=hf", "--to=electra_tf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'back'}")
+    result = run_binary(
+        "convert", "--from=hf", "--to=electra_tf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'back'}"
+    )
     assert result.returncode == 0, result.stderr
     _same_weights(original, saving.load(str(tmp_path / "back")))  # ours -> HF -> ours is bit-identical.
 
@@ -59,7 +71,9 @@ def test_failed_conversion_writes_nothing(pretrained_run, tmp_path):
     (tanh_generator / saving.HEAD_CONFIG).write_text(json.dumps(dict(head_config, hidden_act="gelu_tanh")))
     outputs = tmp_path / "outputs"
     outputs.mkdir()
-    result = run_binary("convert", "--from=electra_tf", "--to=hf", f"--src={tanh_generator}", f"--dst={outputs / 'gen'}")
+    result = run_binary(
+        "convert", "--from=electra_tf", "--to=hf", f"--src={tanh_generator}", f"--dst={outputs / 'gen'}"
+    )
     assert result.returncode == 2 and "computes GELU exactly" in result.stderr
     assert not (outputs / "gen").exists() and list(outputs.iterdir()) == []
     result = run_binary("convert", "--from=hf", f"--src={outputs / 'missing'}", f"--dst={outputs / 'out'}")
@@ -82,10 +96,19 @@ def test_init_from_loads_both_models(pretrained_run, micro_config, pretraining_d
 
     # The binary continues from it; another architecture is refused by name.
     command = pretrain_command(micro_config, pretraining_data, tmp_path / "continued")
-    result = subprocess.run(command + [f"--init_from={pretrained_run}", "--num_train_steps=5", "--checkpoint_every=5"],
-                            capture_output=True, text=True, env=subprocess_env(), timeout=600)
+    result = subprocess.run(
+        command + [f"--init_from={pretrained_run}", "--num_train_steps=5", "--checkpoint_every=5"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Initialized from {pretrained_run}" in result.stdout
     wider = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, hidden_size=128))
-    with pytest.raises(ValueError, match="the discriminator differs from the run's config .*'hidden_size': \\(128, 64\\)"):
-        initialization.initialize_pretrainer(ElectraPretrainer(**wider.pretrainer_kwargs()), str(pretrained_run), vocabulary)
+    with pytest.raises(
+        ValueError, match="the discriminator differs from the run's config .*'hidden_size': \\(128, 64\\)"
+    ):
+        initialization.initialize_pretrainer(
+            ElectraPretrainer(**wider.pretrainer_kwargs()), str(pretrained_run), vocabulary
+        )

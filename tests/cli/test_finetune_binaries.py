@@ -9,9 +9,20 @@ from tests.cli.test_binaries import run_binary
 def test_finetune_trials_predict_and_export(saved_encoder, glue_dir, tmp_path):
     model_dir = tmp_path / "rte"
     result = run_binary(
-        "finetune", "--task=RTE", f"--data_dir={glue_dir}", f"--pretrained={saved_encoder}", f"--model_dir={model_dir}",
-        "--epochs=1", "--max_train_examples=64", "--batch_size=16", "--sequence_length=32", "--num_trials=2",
-        "--do_predict", f"--export_dir={tmp_path / 'export'}", "--keras_verbose=0", "--learning_rate=1e-3",
+        "finetune",
+        "--task=RTE",
+        f"--data_dir={glue_dir}",
+        f"--pretrained={saved_encoder}",
+        f"--model_dir={model_dir}",
+        "--epochs=1",
+        "--max_train_examples=64",
+        "--batch_size=16",
+        "--sequence_length=32",
+        "--num_trials=2",
+        "--do_predict",
+        f"--export_dir={tmp_path / 'export'}",
+        "--keras_verbose=0",
+        "--learning_rate=1e-3",
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -30,7 +41,9 @@ def test_finetune_trials_predict_and_export(saved_encoder, glue_dir, tmp_path):
     assert (model_dir / "trial_1" / "model" / "classifier.keras").exists()
     assert list((model_dir / "trial_0" / "logs").iterdir())  # TensorBoard.
 
-    exported = run_binary("export", f"--finetuned={model_dir / 'trial_0' / 'model'}", f"--export_dir={tmp_path / 'export'}")
+    exported = run_binary(
+        "export", f"--finetuned={model_dir / 'trial_0' / 'model'}", f"--export_dir={tmp_path / 'export'}"
+    )
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout.strip().splitlines()[-1])["export"].endswith("/2")  # finetune wrote version 1.
 
@@ -40,18 +53,42 @@ def test_finetune_follows_the_recipe_for_a_small_encoder(saved_encoder, glue_dir
     lr 3e-4, layer-wise decay 0.8 by the released rule, 10 epochs; the run prints it and saves it."""
     model_dir = tmp_path / "rte"
     result = run_binary(
-        "finetune", "--task=rte", f"--pretrained={saved_encoder}", f"--data_dir={glue_dir}", f"--model_dir={model_dir}",
-        "--max_train_examples=8", "--sequence_length=16", "--keras_verbose=0", "--novalidate_every_epoch",
+        "finetune",
+        "--task=rte",
+        f"--pretrained={saved_encoder}",
+        f"--data_dir={glue_dir}",
+        f"--model_dir={model_dir}",
+        "--max_train_examples=8",
+        "--sequence_length=16",
+        "--keras_verbose=0",
+        "--novalidate_every_epoch",
     )
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("Fine-tuning recipe for rte:"))
-    for setting in ("model_size=small (encoder)", "learning_rate=0.0003 (recipe)", "layerwise_decay=0.8 (recipe)",
-                    "layerwise_rule=released (recipe)", "epochs=10 (recipe)", "clip_norm=1.0 (recipe)",
-                    "bias_correction=False (recipe)", "weight_decay=0.01 (recipe)"):
+    for setting in (
+        "model_size=small (encoder)",
+        "learning_rate=0.0003 (recipe)",
+        "layerwise_decay=0.8 (recipe)",
+        "layerwise_rule=released (recipe)",
+        "epochs=10 (recipe)",
+        "clip_norm=1.0 (recipe)",
+        "bias_correction=False (recipe)",
+        "weight_decay=0.01 (recipe)",
+    ):
         assert setting in line, (setting, line)
-    expected = {"model_size": "small", "learning_rate": 3e-4, "layerwise_decay": 0.8, "layerwise_rule": "released",
-                "epochs": 10, "batch_size": 32, "warmup_fraction": 0.1, "weight_decay": 0.01, "clip_norm": 1.0,
-                "bias_correction": False, "double_unordered": False}
+    expected = {
+        "model_size": "small",
+        "learning_rate": 3e-4,
+        "layerwise_decay": 0.8,
+        "layerwise_rule": "released",
+        "epochs": 10,
+        "batch_size": 32,
+        "warmup_fraction": 0.1,
+        "weight_decay": 0.01,
+        "clip_norm": 1.0,
+        "bias_correction": False,
+        "double_unordered": False,
+    }
     results = json.loads((model_dir / "results.json").read_text())
     assert {k: results["recipe"][k] for k in expected} == expected
     assert set(results["recipe"]["source"].values()) == {"recipe", "encoder"}
@@ -71,8 +108,14 @@ def test_finetune_bad_inputs(saved_encoder, glue_dir, tmp_path):
     bad_encoder = tmp_path / "encoder"
     shutil.copytree(saved_encoder, bad_encoder)
     (bad_encoder / "vocab.txt").write_text("\n".join((bad_encoder / "vocab.txt").read_text().splitlines()[:-1]) + "\n")
-    mismatch = run_binary("finetune", "--task=rte", f"--data_dir={glue_dir}", "--max_train_examples=8",
-                          f"--pretrained={bad_encoder}", f"--model_dir={tmp_path / 'out'}")
+    mismatch = run_binary(
+        "finetune",
+        "--task=rte",
+        f"--data_dir={glue_dir}",
+        "--max_train_examples=8",
+        f"--pretrained={bad_encoder}",
+        f"--model_dir={tmp_path / 'out'}",
+    )
     assert mismatch.returncode == 2 and "does not match encoder_config.json" in mismatch.stderr
 
     broken = tmp_path / "glue" / "RTE"

@@ -25,8 +25,14 @@ def test_shipped_plan_matches_the_budget_and_the_benchmark_count():
     assert {run.seed for run in runs} == set(config.pretrain_seeds)
     for run in by_objective.values():
         base = equal_compute.objective_config(config, equal_compute.base_config(config), run.objective)
-        shape = (base.encoder, base.generator_fraction, run.objective, base.train_batch_size, base.max_seq_length,
-                 base.masking.num_predictions(base.max_seq_length))
+        shape = (
+            base.encoder,
+            base.generator_fraction,
+            run.objective,
+            base.train_batch_size,
+            base.max_seq_length,
+            base.masking.num_predictions(base.max_seq_length),
+        )
         # The counts bin/benchmark and bin/pretrain report, generator included: ours and the paper's convention.
         assert run.flops_per_step == pretraining_flops_per_step(*shape)
         assert run.flops_per_step_gr == gr_pretraining_flops_per_step(*shape)
@@ -94,15 +100,30 @@ def test_shipped_mlm_baseline_masks_as_google_research_electra(path):
 
 @pytest.mark.large
 def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, glue_dir, tmp_path):
-    micro = dataclasses.replace(config_io.load(equal_compute.ExperimentConfig, str(SHIPPED)), corpus=corpus_slice,
-                                pretraining_config=micro_config, reference_steps=8, flops_fractions=(0.0, 0.5, 1.0),
-                                tasks=("rte",), finetune={"epochs": 1, "sequence_length": 32, "max_train_examples": 64,
-                                                          "validate_every_epoch": False}, task_finetune={},
-                                finetune_trials=2, vocab_size=4000, control_tasks=("rte",), headline_tasks=("rte",))
+    micro = dataclasses.replace(
+        config_io.load(equal_compute.ExperimentConfig, str(SHIPPED)),
+        corpus=corpus_slice,
+        pretraining_config=micro_config,
+        reference_steps=8,
+        flops_fractions=(0.0, 0.5, 1.0),
+        tasks=("rte",),
+        finetune={"epochs": 1, "sequence_length": 32, "max_train_examples": 64, "validate_every_epoch": False},
+        task_finetune={},
+        finetune_trials=2,
+        vocab_size=4000,
+        control_tasks=("rte",),
+        headline_tasks=("rte",),
+    )
     config_path = tmp_path / "micro_experiment.json"
     config_io.save(micro, str(config_path))
-    command = [sys.executable, str(repo_root() / "bin" / "experiment"), f"--config={config_path}",
-               f"--output_dir={tmp_path / 'out'}", f"--docs_dir={tmp_path / 'docs'}", f"--glue_dir={glue_dir}"]
+    command = [
+        sys.executable,
+        str(repo_root() / "bin" / "experiment"),
+        f"--config={config_path}",
+        f"--output_dir={tmp_path / 'out'}",
+        f"--docs_dir={tmp_path / 'docs'}",
+        f"--glue_dir={glue_dir}",
+    ]
     first = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=1200)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     assert "FLOPs budget" in first.stdout and "mlm:" in first.stdout.replace("  ", "")
@@ -116,8 +137,12 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
     assert electra_floor["tasks"] == untrained["tasks"]
     assert (tmp_path / "out" / "pretrain" / "mlm-seed0" / equal_compute.FLOOR_CHECKED_FILE).exists()
     # The half-budget checkpoint was kept outside the rolling window, and its export read it.
-    half = next(r for r in results["runs"] if r["objective"] == "electra" and r["seed"] == 0)["checkpoints"]["0.5"]["step"]
-    assert (tmp_path / "out" / "pretrain" / "electra-seed0" / "checkpoints" / "kept" / f"ckpt-{half}" / "COMPLETE").exists()
+    half = next(r for r in results["runs"] if r["objective"] == "electra" and r["seed"] == 0)["checkpoints"]["0.5"][
+        "step"
+    ]
+    assert (
+        tmp_path / "out" / "pretrain" / "electra-seed0" / "checkpoints" / "kept" / f"ckpt-{half}" / "COMPLETE"
+    ).exists()
     assert not (tmp_path / "out" / "finetune" / "mlm-seed0" / "discriminator_at_0").exists()
     # The positive control is computed from the figures beside it; at micro scale it cannot pass.
     assert results["positive_control"] is False
@@ -140,8 +165,10 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
 
 
 def test_pretraining_overrides_merge_into_the_base_config():
-    config = dataclasses.replace(config_io.load(equal_compute.ExperimentConfig, str(SHIPPED)),
-                                 pretraining_overrides={"optimizer": {"learning_rate": 0.002}, "generator_fraction": 0.5})
+    config = dataclasses.replace(
+        config_io.load(equal_compute.ExperimentConfig, str(SHIPPED)),
+        pretraining_overrides={"optimizer": {"learning_rate": 0.002}, "generator_fraction": 0.5},
+    )
     base = equal_compute.base_config(config)
     shipped = equal_compute.base_config(dataclasses.replace(config, pretraining_overrides={}))
     assert base.optimizer.learning_rate == 0.002 and base.generator_fraction == 0.5
@@ -165,14 +192,32 @@ def test_fractions_must_lie_in_the_unit_interval_and_include_the_final_budget():
 
 def test_report_aggregates_seeds_and_trials(tmp_path):
     def run(objective, seed, scores):
-        return {"objective": objective, "seed": seed, "steps": 10, "flops_per_step": 5, "total_flops": 50,
-                "flops_per_step_gr": 7, "total_flops_gr": 70, "flops_per_step_reported_by_pretrain": 5,
-                "flops_per_step_gr_reported_by_pretrain": 7, "pretrain_wall_seconds": 1.0, "final_train": {"loss": 1.0},
-                "checkpoints": {"1": {"step": 10, "flops": 70, "tasks": {"rte": scores, "cola": [0.1, 0.1]}}}}
+        return {
+            "objective": objective,
+            "seed": seed,
+            "steps": 10,
+            "flops_per_step": 5,
+            "total_flops": 50,
+            "flops_per_step_gr": 7,
+            "total_flops_gr": 70,
+            "flops_per_step_reported_by_pretrain": 5,
+            "flops_per_step_gr_reported_by_pretrain": 7,
+            "pretrain_wall_seconds": 1.0,
+            "final_train": {"loss": 1.0},
+            "checkpoints": {"1": {"step": 10, "flops": 70, "tasks": {"rte": scores, "cola": [0.1, 0.1]}}},
+        }
 
-    summary = {"config": {"tasks": ["rte", "cola"]}, "flops_convention": "gr", "budget_flops": 70,
-               "runs": [run("electra", 0, [0.6, 0.7]), run("electra", 1, [0.62, 0.64]),
-                        run("mlm", 0, [0.5, 0.52]), run("mlm", 1, [0.54, 0.5])]}
+    summary = {
+        "config": {"tasks": ["rte", "cola"]},
+        "flops_convention": "gr",
+        "budget_flops": 70,
+        "runs": [
+            run("electra", 0, [0.6, 0.7]),
+            run("electra", 1, [0.62, 0.64]),
+            run("mlm", 0, [0.5, 0.52]),
+            run("mlm", 1, [0.54, 0.5]),
+        ],
+    }
     results = report.aggregate(summary)
     electra = next(p for p in results["points"] if p["objective"] == "electra")
     # Trial k's GLUE average is the mean of its task scores: (60 + 10) / 2 = 35, (70 + 10) / 2 = 40, ...
@@ -190,14 +235,29 @@ def test_report_aggregates_seeds_and_trials(tmp_path):
     assert "Wall time: 1.0 min." in text
     assert "FLOPs budget: 7.0000e+01 training FLOPs per run, in google-research/electra's convention" in text
     # Both counts per run: ours, then GR's, and both as bin/pretrain reported them.
-    assert "| electra seed 0 | 10 | 5.0000e+00 | 5.0000e+01 | 7.0000e+00 | 7.0000e+01 | 5.0000e+00; 7.0000e+00 |" in text
+    assert (
+        "| electra seed 0 | 10 | 5.0000e+00 | 5.0000e+01 | 7.0000e+00 | 7.0000e+01 | 5.0000e+00; 7.0000e+00 |" in text
+    )
 
 
 def test_report_reads_a_summary_from_before_the_gr_convention():
-    summary = {"config": {"tasks": ["rte"]}, "budget_flops": 50, "runs": [
-        {"objective": "electra", "seed": 0, "steps": 10, "flops_per_step": 5, "total_flops": 50,
-         "flops_per_step_reported_by_pretrain": 5, "pretrain_wall_seconds": 1.0, "final_train": {"loss": 1.0},
-         "checkpoints": {"1": {"step": 10, "flops": 50, "tasks": {"rte": [0.5]}}}}]}
+    summary = {
+        "config": {"tasks": ["rte"]},
+        "budget_flops": 50,
+        "runs": [
+            {
+                "objective": "electra",
+                "seed": 0,
+                "steps": 10,
+                "flops_per_step": 5,
+                "total_flops": 50,
+                "flops_per_step_reported_by_pretrain": 5,
+                "pretrain_wall_seconds": 1.0,
+                "final_train": {"loss": 1.0},
+                "checkpoints": {"1": {"step": 10, "flops": 50, "tasks": {"rte": [0.5]}}},
+            }
+        ],
+    }
     results = report.aggregate(summary)
     assert results["flops_convention"] == "electra_tf", "it was matched by our count"
     text = report.markdown(results, summary, "electra-experiment")
@@ -228,8 +288,11 @@ def test_an_output_dir_of_the_old_shipped_config_is_not_resumed(tmp_path):
         with pytest.raises(ValueError, match="made before electra_tf followed google-research/electra"):
             equal_compute.Experiment(attempt, str(tmp_path), "glue").check_same_experiment()
 
+
 def test_task_trials_must_name_tasks_and_count_positively():
-    config = config_io.load(equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json"))
+    config = config_io.load(
+        equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json")
+    )
     assert config.task_trials == {"cola": 3, "mrpc": 3, "rte": 3} and config.finetune_trials == 5
     for bad in ({"qqp": 3}, {"rte": 0}):
         with pytest.raises(ValueError, match="task_trials must map tasks"):
@@ -243,7 +306,9 @@ def test_task_trials_must_name_tasks_and_count_positively():
 
 
 def test_the_positive_control_config_pretrains_its_documented_shape():
-    config = config_io.load(equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json"))
+    config = config_io.load(
+        equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json")
+    )
     base = equal_compute.base_config(config)
     assert (base.max_seq_length, base.train_batch_size, base.encoder.vocab_size) == (64, 64, 8192)
     assert (base.encoder.num_layers, base.encoder.hidden_size, base.encoder.embedding_size) == (4, 128, 128)

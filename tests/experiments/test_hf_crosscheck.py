@@ -21,7 +21,8 @@ def test_hf_curve_trains_on_our_batches_with_our_schedule(micro_config, pretrain
     # WarmupLinearDecay, google-research/electra's product: lr * min(1, step / 5) * (1 - step / 40).
     assert records[0]["learning_rate"] == pytest.approx(config.optimizer.learning_rate * (1 - 5 / 40))
     assert hf_crosscheck.hf_curve(config, pretraining_data, steps=4, log_every=4)[0]["learning_rate"] == pytest.approx(
-        config.optimizer.learning_rate * (4 / 5) * (1 - 4 / 40))
+        config.optimizer.learning_rate * (4 / 5) * (1 - 4 / 40)
+    )
     first = records[0]
     vocab_size = PretrainingDataMetadata.load(pretraining_data).tokenizer["vocab_size"]
     # At initialization the generator is near uniform and the discriminator near chance.
@@ -68,8 +69,10 @@ def test_settings_it_cannot_reproduce_are_refused(micro_config, pretraining_data
     config = config_io.load(PretrainingConfig, micro_config)
     for changed, message in (
         (dataclasses.replace(config, objective="mlm"), "objective='electra' only"),
-        (dataclasses.replace(config, optimizer=dataclasses.replace(config.optimizer, gradient_accumulation_steps=2)),
-         "gradient_accumulation_steps=1 only"),
+        (
+            dataclasses.replace(config, optimizer=dataclasses.replace(config.optimizer, gradient_accumulation_steps=2)),
+            "gradient_accumulation_steps=1 only",
+        ),
     ):
         with pytest.raises(ValueError, match=message):
             hf_crosscheck.hf_curve(changed, pretraining_data, steps=1)

@@ -30,7 +30,9 @@ def test_unigram_baseline_matches_a_count_of_the_batches(pretraining_data, vocab
     """The held-out cross-entropy recomputed from the batches `bin/pretrain` reads, special tokens excluded."""
     baseline = unigram_baseline(pretraining_data, 1)
     train = np.zeros(vocabulary.size)
-    for batch in pretraining_dataset(pretraining_data, 64, split="train", holdout_shards=1, num_epochs=1, shuffle_buffer_size=0):
+    for batch in pretraining_dataset(
+        pretraining_data, 64, split="train", holdout_shards=1, num_epochs=1, shuffle_buffer_size=0
+    ):
         ids = batch["original_token_ids"].numpy()[batch["padding_mask"].numpy() > 0]
         train += np.bincount(ids, minlength=vocabulary.size)
     heldout = token_counts(pretraining_data, "eval", 1)
@@ -49,21 +51,50 @@ def test_unigram_baseline_matches_a_count_of_the_batches(pretraining_data, vocab
 
 def summary_with_control(mlm_at_mask):
     def run(objective, final_sst2, final_stsb):
-        return {"objective": objective, "seed": 0, "steps": 10, "flops_per_step": 5, "total_flops": 50,
-                "flops_per_step_gr": 7, "total_flops_gr": 70, "flops_per_step_reported_by_pretrain": 5,
-                "flops_per_step_gr_reported_by_pretrain": 7, "pretrain_wall_seconds": 1.0, "final_train": {"loss": 1.0},
-                "final_eval": {"mlm_loss_at_mask": mlm_at_mask} if objective == "mlm" else {"generator_loss_at_mask": 5.9},
-                "tokens_per_step": 4096, "eval_history": [{"step": 5, "mlm_loss_at_mask": 6.6}, {"step": 10, "mlm_loss_at_mask": mlm_at_mask}]
-                if objective == "mlm" else [{"step": 10, "generator_loss_at_mask": 5.9}],
-                "checkpoints": {
-                    "0": {"step": 0, "flops": 0, "tasks": {"sst-2": [0.5, 0.51, 0.52], "sts-b": [0.05, 0.1, 0.08], "rte": [0.5] * 3}},
-                    "1": {"step": 10, "flops": 50, "tasks": {"sst-2": final_sst2, "sts-b": final_stsb, "rte": [0.53] * 3}},
-                }}
+        return {
+            "objective": objective,
+            "seed": 0,
+            "steps": 10,
+            "flops_per_step": 5,
+            "total_flops": 50,
+            "flops_per_step_gr": 7,
+            "total_flops_gr": 70,
+            "flops_per_step_reported_by_pretrain": 5,
+            "flops_per_step_gr_reported_by_pretrain": 7,
+            "pretrain_wall_seconds": 1.0,
+            "final_train": {"loss": 1.0},
+            "final_eval": {"mlm_loss_at_mask": mlm_at_mask} if objective == "mlm" else {"generator_loss_at_mask": 5.9},
+            "tokens_per_step": 4096,
+            "eval_history": [{"step": 5, "mlm_loss_at_mask": 6.6}, {"step": 10, "mlm_loss_at_mask": mlm_at_mask}]
+            if objective == "mlm"
+            else [{"step": 10, "generator_loss_at_mask": 5.9}],
+            "checkpoints": {
+                "0": {
+                    "step": 0,
+                    "flops": 0,
+                    "tasks": {"sst-2": [0.5, 0.51, 0.52], "sts-b": [0.05, 0.1, 0.08], "rte": [0.5] * 3},
+                },
+                "1": {"step": 10, "flops": 50, "tasks": {"sst-2": final_sst2, "sts-b": final_stsb, "rte": [0.53] * 3}},
+            },
+        }
 
-    return {"config": {"tasks": ["sst-2", "sts-b", "rte"], "headline_tasks": ["sst-2", "sts-b"], "objectives": ["electra", "mlm"],
-                       "reference_objective": "electra", "control_tasks": ["sst-2", "sts-b"], "control_margin_nats": 0.5},
-            "unigram": {"cross_entropy": 6.63}, "flops_convention": "electra_tf", "budget_flops": 50,
-            "runs": [run("electra", [0.6, 0.62, 0.61], [0.3, 0.35, 0.32]), run("mlm", [0.58, 0.6, 0.59], [0.2, 0.25, 0.22])]}
+    return {
+        "config": {
+            "tasks": ["sst-2", "sts-b", "rte"],
+            "headline_tasks": ["sst-2", "sts-b"],
+            "objectives": ["electra", "mlm"],
+            "reference_objective": "electra",
+            "control_tasks": ["sst-2", "sts-b"],
+            "control_margin_nats": 0.5,
+        },
+        "unigram": {"cross_entropy": 6.63},
+        "flops_convention": "electra_tf",
+        "budget_flops": 50,
+        "runs": [
+            run("electra", [0.6, 0.62, 0.61], [0.3, 0.35, 0.32]),
+            run("mlm", [0.58, 0.6, 0.59], [0.2, 0.25, 0.22]),
+        ],
+    }
 
 
 def test_report_writes_the_positive_control_and_the_curve(tmp_path):
@@ -112,7 +143,9 @@ def test_a_control_without_held_out_data_is_refused_before_pretraining(pretraini
     from electra_tf.experiments import equal_compute
     from tests.conftest import repo_root
 
-    config = config_io.load(equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json"))
+    config = config_io.load(
+        equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json")
+    )
     config = dataclasses.replace(config, pretraining_overrides={"eval_holdout_shards": 0})
     experiment = equal_compute.Experiment(config, str(tmp_path), "glue")
     experiment.data_dir = pretraining_data

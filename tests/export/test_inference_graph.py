@@ -18,13 +18,21 @@ TEXTS = {
 
 def _classifier(vocabulary, pair, regression=False, target_scale=1.0, **encoder_kwargs):
     keras.utils.set_random_seed(5)
-    config = dict(vocab_size=vocabulary.size, hidden_size=48, num_layers=3, num_heads=4, intermediate_size=96,
-                  embedding_size=24, dropout=0.0)
+    config = dict(
+        vocab_size=vocabulary.size,
+        hidden_size=48,
+        num_layers=3,
+        num_heads=4,
+        intermediate_size=96,
+        embedding_size=24,
+        dropout=0.0,
+    )
     encoder = ElectraEncoder(**(config | encoder_kwargs))
     preprocessor = ClassifierPreprocessor(vocabulary, 40, True, True, pair=pair)
     num_outputs = 1 if regression else 3
-    classifier = ElectraClassifier(encoder, num_outputs, regression=regression, target_scale=target_scale,
-                                   preprocessor=preprocessor)
+    classifier = ElectraClassifier(
+        encoder, num_outputs, regression=regression, target_scale=target_scale, preprocessor=preprocessor
+    )
     head = classifier.get_layer("head")
     head.bias.assign(np.linspace(-1, 1, num_outputs).astype(np.float32))  # A zero bias would hide a missing one.
     return classifier
@@ -39,13 +47,16 @@ def _run(model, inputs):
     return model(inputs["token_ids"], inputs["segment_ids"], inputs["padding_mask"]).numpy()
 
 
-@pytest.mark.parametrize("pair, regression, encoder_kwargs", [
-    (False, False, {}),  # The default: exact GELU.
-    (True, False, {"hidden_act": "gelu_tanh"}),  # The tanh GELU (keras-hub's).
-    (True, True, {"embedding_size": 48}),  # No embedding projection.
-    (True, True, {"target_scale": 5.0}),  # STS-B's: the dense layer learns score / 5, the output is 5x it.
-    (False, False, {"num_layers": 1}),  # The one layer is the [CLS]-only last layer.
-])
+@pytest.mark.parametrize(
+    "pair, regression, encoder_kwargs",
+    [
+        (False, False, {}),  # The default: exact GELU.
+        (True, False, {"hidden_act": "gelu_tanh"}),  # The tanh GELU (keras-hub's).
+        (True, True, {"embedding_size": 48}),  # No embedding projection.
+        (True, True, {"target_scale": 5.0}),  # STS-B's: the dense layer learns score / 5, the output is 5x it.
+        (False, False, {"num_layers": 1}),  # The one layer is the [CLS]-only last layer.
+    ],
+)
 def test_matches_the_keras_classifier(vocabulary, pair, regression, encoder_kwargs):
     classifier = _classifier(vocabulary, pair, regression, **encoder_kwargs)
     inputs = _inputs(classifier)

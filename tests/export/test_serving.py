@@ -27,8 +27,13 @@ def mrpc_texts(glue_dir):
 
 def _serve(path, inputs):
     result = subprocess.run(
-        [sys.executable, str(CLIENT), path], input=json.dumps(inputs), capture_output=True, text=True,
-        env=subprocess_env(), check=True, timeout=300,
+        [sys.executable, str(CLIENT), path],
+        input=json.dumps(inputs),
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        check=True,
+        timeout=300,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -80,11 +85,15 @@ def test_empty_huge_and_non_utf8_texts_get_valid_predictions(mrpc_export):
 def test_saved_model_cli_lists_string_inputs(mrpc_export):
     _, path = mrpc_export
     shown = subprocess.run(
-        ["saved_model_cli", "show", "--all", "--dir", path], capture_output=True, text=True, env=subprocess_env(), timeout=300
+        ["saved_model_cli", "show", "--all", "--dir", path],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
     ).stdout
-    signature = shown[shown.index("signature_def['serving_default']"):]
+    signature = shown[shown.index("signature_def['serving_default']") :]
     for key in ("text_a", "text_b"):
-        block = signature[signature.index(f"inputs['{key}']"):]
+        block = signature[signature.index(f"inputs['{key}']") :]
         assert block.split("dtype:")[1].split()[0] == "DT_STRING"
     assert "outputs['probabilities']" in signature and "outputs['label']" in signature
 

@@ -24,15 +24,20 @@ COMMON = dict(embedding_size=24, num_hidden_layers=2, hidden_act="gelu", initial
 
 
 def _google_names(state: dict, scope: str) -> dict:
-    """HF state-dict names -> TF1 names, inverting transformers' load_tf_weights_in_electra; kernels back to (in, out)."""
+    """HF state-dict names -> TF1 names, inverting transformers' load_tf_weights_in_electra; kernels back to
+    (in, out)."""
     tensors = {}
     for name, value in state.items():
         value = value.numpy()
         if name.endswith("position_ids") or name.endswith("token_type_ids") or name == "generator_lm_head.weight":
             continue
         tf_name = name.replace("electra.", f"{scope}/").replace("encoder.layer.", "encoder/layer_").replace(".", "/")
-        tf_name = tf_name.replace(f"{scope}/embeddings/", "electra/embeddings/")  # Embeddings are shared, under electra/.
-        tf_name = tf_name.replace("dense_prediction", "dense_1").replace("generator_lm_head/bias", "generator_predictions/output_bias")
+        tf_name = tf_name.replace(
+            f"{scope}/embeddings/", "electra/embeddings/"
+        )  # Embeddings are shared, under electra/.
+        tf_name = tf_name.replace("dense_prediction", "dense_1").replace(
+            "generator_lm_head/bias", "generator_predictions/output_bias"
+        )
         if tf_name.endswith("_embeddings/weight"):
             tf_name = tf_name[: -len("/weight")]
         elif tf_name.endswith("LayerNorm/weight"):
@@ -48,17 +53,31 @@ def _google_names(state: dict, scope: str) -> dict:
 @pytest.fixture(scope="module")
 def google_checkpoint(vocabulary, vocab_file, tmp_path_factory):
     torch.manual_seed(1)
-    discriminator = transformers.ElectraForPreTraining(transformers.ElectraConfig(
-        vocab_size=vocabulary.size, hidden_size=64, num_attention_heads=4, intermediate_size=128, **COMMON)).eval()
-    generator = transformers.ElectraForMaskedLM(transformers.ElectraConfig(
-        vocab_size=vocabulary.size, hidden_size=32, num_attention_heads=1, intermediate_size=64, **COMMON)).eval()
+    discriminator = transformers.ElectraForPreTraining(
+        transformers.ElectraConfig(
+            vocab_size=vocabulary.size, hidden_size=64, num_attention_heads=4, intermediate_size=128, **COMMON
+        )
+    ).eval()
+    generator = transformers.ElectraForMaskedLM(
+        transformers.ElectraConfig(
+            vocab_size=vocabulary.size, hidden_size=32, num_attention_heads=1, intermediate_size=64, **COMMON
+        )
+    ).eval()
     generator.electra.embeddings = discriminator.electra.embeddings  # One table, as in Google's checkpoints...
-    generator.generator_lm_head.weight = discriminator.electra.embeddings.word_embeddings.weight  # ...tied to the output.
-    tensors = {**_google_names(discriminator.state_dict(), "electra"), **_google_names(generator.state_dict(), "generator")}
+    generator.generator_lm_head.weight = (
+        discriminator.electra.embeddings.word_embeddings.weight
+    )  # ...tied to the output.
+    tensors = {
+        **_google_names(discriminator.state_dict(), "electra"),
+        **_google_names(generator.state_dict(), "generator"),
+    }
     directory = tmp_path_factory.mktemp("google")
     with tf.Graph().as_default():
         variables = [tf.compat.v1.get_variable(name, initializer=value) for name, value in sorted(tensors.items())]
-        variables += [tf.compat.v1.get_variable(v.op.name + "/adam_m", initializer=tf.zeros_like(v.initial_value)) for v in variables[:3]]
+        variables += [
+            tf.compat.v1.get_variable(v.op.name + "/adam_m", initializer=tf.zeros_like(v.initial_value))
+            for v in variables[:3]
+        ]
         variables.append(tf.compat.v1.train.get_or_create_global_step())
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())
@@ -89,8 +108,12 @@ def _rte_batch(glue_dir, vocabulary, num_pairs=6, max_length=64):
 
 def _torch(model, ids, segments, mask):
     with torch.no_grad():
-        out = model(input_ids=torch.tensor(ids).long(), token_type_ids=torch.tensor(segments).long(),
-                    attention_mask=torch.tensor(mask).long(), output_hidden_states=True)
+        out = model(
+            input_ids=torch.tensor(ids).long(),
+            token_type_ids=torch.tensor(segments).long(),
+            attention_mask=torch.tensor(mask).long(),
+            output_hidden_states=True,
+        )
     return out.hidden_states[-1].numpy(), out.logits.numpy()
 
 
@@ -106,7 +129,9 @@ def _assert_close(ours, theirs, real, what):
     assert diff <= 1e-5, f"{what}: max abs difference {diff:.2e}"
 
 
-def test_discriminator_and_generator_import_match_pytorch_on_real_text(google_checkpoint, vocabulary, vocab_file, glue_dir):
+def test_discriminator_and_generator_import_match_pytorch_on_real_text(
+    google_checkpoint, vocabulary, vocab_file, glue_dir
+):
     discriminator, generator, prefix, _ = google_checkpoint
     ids, segments, mask = _rte_batch(glue_dir, vocabulary)
     real = mask.astype(bool)
@@ -137,7 +162,9 @@ def test_missing_variable_is_named(google_checkpoint, vocab_file, tmp_path):
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())
             prefix = tf.compat.v1.train.Saver(variables).save(session, str(tmp_path / "model.ckpt"))
-    with pytest.raises(ValueError, match=r"lacks 1 tensor\(s\) the model needs: \['electra/encoder/layer_1/output/dense/bias'\]"):
+    with pytest.raises(
+        ValueError, match=r"lacks 1 tensor\(s\) the model needs: \['electra/encoder/layer_1/output/dense/bias'\]"
+    ):
         google.load_google(prefix, vocab_file, saving.DISCRIMINATOR, num_heads=4)
     with pytest.raises(ValueError, match="Pass num_heads"):
         google.load_google(prefix, vocab_file, saving.DISCRIMINATOR)

@@ -30,8 +30,12 @@ def _inputs(vocab_size):
 
 def _torch_outputs(model, ids, segments, mask):
     with torch.no_grad():
-        out = model(input_ids=torch.tensor(ids).long(), token_type_ids=torch.tensor(segments).long(),
-                    attention_mask=torch.tensor(mask).long(), output_hidden_states=True)
+        out = model(
+            input_ids=torch.tensor(ids).long(),
+            token_type_ids=torch.tensor(segments).long(),
+            attention_mask=torch.tensor(mask).long(),
+            output_hidden_states=True,
+        )
     return out.hidden_states[-1].numpy(), out.logits.numpy()
 
 
@@ -136,8 +140,18 @@ def test_finetune_starts_from_an_imported_checkpoint(hf_dir, tmp_path, glue_dir)
     _, directory = hf_dir
     converted = run_binary("convert", "--from=hf", f"--src={directory}", f"--dst={tmp_path / 'imported'}")
     assert converted.returncode == 0, converted.stderr
-    result = run_binary("finetune", "--task=rte", f"--data_dir={glue_dir}", f"--pretrained={tmp_path / 'imported'}",
-                        f"--model_dir={tmp_path / 'rte'}", "--max_train_examples=16", "--batch_size=8", "--sequence_length=16",
-                        "--epochs=1", "--keras_verbose=0", "--novalidate_every_epoch")
+    result = run_binary(
+        "finetune",
+        "--task=rte",
+        f"--data_dir={glue_dir}",
+        f"--pretrained={tmp_path / 'imported'}",
+        f"--model_dir={tmp_path / 'rte'}",
+        "--max_train_examples=16",
+        "--batch_size=8",
+        "--sequence_length=16",
+        "--epochs=1",
+        "--keras_verbose=0",
+        "--novalidate_every_epoch",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["task"] == "rte"

@@ -38,8 +38,11 @@ def test_every_encoder_dropout_is_packed_and_trains_like_keras():
     encoder = ElectraEncoder(vocab_size=50, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32)
     dropouts = [layer for layer in encoder._flatten_layers() if isinstance(layer, keras.layers.Dropout)]
     assert len(dropouts) == 1 + 3 * 2 and all(type(layer) is PackedDropout for layer in dropouts)
-    inputs = {"token_ids": tf.ones([2, 8], tf.int32), "segment_ids": tf.zeros([2, 8], tf.int32),
-              "padding_mask": tf.ones([2, 8], tf.int32)}
+    inputs = {
+        "token_ids": tf.ones([2, 8], tf.int32),
+        "segment_ids": tf.zeros([2, 8], tf.int32),
+        "padding_mask": tf.ones([2, 8], tf.int32),
+    }
     first, second = (encoder(inputs, training=True)["sequence_output"].numpy() for _ in range(2))
     assert not np.array_equal(first, second)  # The seed generators advance, as Keras's do.
     inference = encoder(inputs, training=False)["sequence_output"].numpy()

@@ -33,7 +33,9 @@ def main(data_dir):
     start = ElectraPretrainer(encoder=MICRO_ENCODER).get_weights()
     default_model, default_history = train(tf.distribute.get_strategy(), data_dir, start)
     mirrored_model, mirrored_history = train(mirrored, data_dir, start)
-    weight_diff = max(float(np.abs(a - b).max()) for a, b in zip(default_model.get_weights(), mirrored_model.get_weights()))
+    weight_diff = max(
+        float(np.abs(a - b).max()) for a, b in zip(default_model.get_weights(), mirrored_model.get_weights())
+    )
     print(
         json.dumps(
             {

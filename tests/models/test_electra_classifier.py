@@ -76,7 +76,9 @@ def test_sts_b_learns_scores_over_5_as_google_research_electra(saved_encoder, gl
     task = registry.get("sts-b")
     assert task.target_scale == 5.0
     classifier = ElectraClassifier.from_task(task, saved_encoder, sequence_length=32, dropout=0.0)
-    features = classifier.preprocessor({"text_a": tf.constant(["A man plays."] * 3), "text_b": tf.constant(["x", "y", "z"])})
+    features = classifier.preprocessor(
+        {"text_a": tf.constant(["A man plays."] * 3), "text_b": tf.constant(["x", "y", "z"])}
+    )
     sequence = classifier.encoder(features)["sequence_output"][:, 0, :]
     dense = classifier.get_layer("head")(sequence)[:, 0].numpy()
     np.testing.assert_allclose(classifier(features).numpy(), 5 * dense, rtol=1e-5)
@@ -90,10 +92,18 @@ def test_head_reads_cls_through_dropout_without_a_pooler(saved_encoder):
     """GR's get_pooled_output is sequence_output[:, 0] (no pooler dense), then dropout 0.1 and the task's dense."""
     classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, sequence_length=16)
     assert classifier.get_layer("head_dropout").rate == 0.1
-    assert {type(layer).__name__ for layer in classifier.layers} <= {"InputLayer", "ElectraEncoder", "GetItem", "Dropout", "Dense"}
+    assert {type(layer).__name__ for layer in classifier.layers} <= {
+        "InputLayer",
+        "ElectraEncoder",
+        "GetItem",
+        "Dropout",
+        "Dense",
+    }
     features = classifier.preprocessor({"text_a": tf.constant(["A cat sat.", "It rained all day long."])})
     first = classifier.encoder(features)["sequence_output"][:, 0, :]
-    np.testing.assert_allclose(classifier(features).numpy(), classifier.get_layer("head")(first).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        classifier(features).numpy(), classifier.get_layer("head")(first).numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_classification_loss_is_summed_over_the_batch(saved_encoder):
@@ -109,7 +119,9 @@ def test_classification_loss_is_summed_over_the_batch(saved_encoder):
 
 
 def test_save_and_load_finetuned(saved_encoder, sst2_dev, tmp_path):
-    classifier = ElectraClassifier.from_pretrained(saved_encoder, num_outputs=2, labels=["neg", "pos"], sequence_length=32)
+    classifier = ElectraClassifier.from_pretrained(
+        saved_encoder, num_outputs=2, labels=["neg", "pos"], sequence_length=32
+    )
     features = {"text_a": sst2_dev.text_a[:8]}
     classifier.save_finetuned(str(tmp_path / "clf"))
     loaded = ElectraClassifier.from_finetuned(str(tmp_path / "clf"))
@@ -127,7 +139,9 @@ def test_pretrained_dir_errors(saved_encoder, tmp_path):
     shutil.copytree(saved_encoder, bad)
     lines = (bad / "vocab.txt").read_text().splitlines()
     (bad / "vocab.txt").write_text("\n".join(lines[:-10]) + "\n")
-    with pytest.raises(ValueError, match=r"vocab.txt \(30512 tokens\) does not match encoder_config.json \(vocab_size=30522\)"):
+    with pytest.raises(
+        ValueError, match=r"vocab.txt \(30512 tokens\) does not match encoder_config.json \(vocab_size=30522\)"
+    ):
         ElectraClassifier.from_pretrained(str(bad))
     with pytest.raises(FileNotFoundError, match="not a saved electra_tf encoder"):
         ElectraClassifier.from_pretrained(str(tmp_path))
@@ -138,7 +152,9 @@ def test_pretrained_dir_errors(saved_encoder, tmp_path):
 def test_random_encoder_linear_probe(saved_encoder, sst2_dev):
     pretrained = ElectraClassifier.from_pretrained(saved_encoder, sequence_length=32)
     keras.utils.set_random_seed(5)
-    probe = ElectraClassifier.from_pretrained(saved_encoder, sequence_length=32, random_encoder=True, freeze_encoder=True)
+    probe = ElectraClassifier.from_pretrained(
+        saved_encoder, sequence_length=32, random_encoder=True, freeze_encoder=True
+    )
     table = lambda model: model.encoder.embeddings.token_embedding.embeddings.numpy()  # noqa: E731
     assert not np.allclose(table(probe), table(pretrained))  # Re-initialised...
     assert probe.encoder.encoder_config == pretrained.encoder.encoder_config  # ...with the same architecture.
@@ -174,13 +190,22 @@ def test_compile_follows_the_recipe_for_the_encoder_size(saved_encoder):
     assert optimizer._learning_rate.warmup_steps == pytest.approx(10.0)
     assert optimizer.global_clipnorm == 1.0 and optimizer.bias_correction is False
     assert optimizer.decoupled_weight_decay == pytest.approx(0.01)
-    assert optimizer.lr_multipliers["transformer_layer_1/self_attention_layer/query/kernel"] == pytest.approx(0.8 ** 2)
+    assert optimizer.lr_multipliers["transformer_layer_1/self_attention_layer/query/kernel"] == pytest.approx(0.8**2)
 
-    classifier.compile(num_train_steps=100, learning_rate=1e-3, model_size="large", layerwise_rule="corrected",
-                       clip_norm=0.0, bias_correction=True, weight_decay=0.0)
+    classifier.compile(
+        num_train_steps=100,
+        learning_rate=1e-3,
+        model_size="large",
+        layerwise_rule="corrected",
+        clip_norm=0.0,
+        bias_correction=True,
+        weight_decay=0.0,
+    )
     optimizer = classifier.optimizer
     assert optimizer._learning_rate.learning_rate == pytest.approx(1e-3)  # The override.
-    assert optimizer.lr_multipliers["transformer_layer_1/self_attention_layer/query/kernel"] == pytest.approx(0.9)  # Large.
+    assert optimizer.lr_multipliers["transformer_layer_1/self_attention_layer/query/kernel"] == pytest.approx(
+        0.9
+    )  # Large.
     assert optimizer.global_clipnorm is None and optimizer.bias_correction is True
     assert optimizer.decoupled_weight_decay == 0.0
 
@@ -233,6 +258,8 @@ def test_fit_with_group_by_length_takes_its_schedule_from_the_grouped_batches(sa
     features = {"text_a": sst2_dev.text_a[:96]}
     classifier.compile(learning_rate=2e-3, layerwise_decay_rate=1.0)
     history = classifier.fit(features, sst2_dev.labels[:96], epochs=2, batch_size=16, verbose=0, group_by_length=True)
-    batches = int(classifier.to_dataset(features, sst2_dev.labels[:96], batch_size=16, group_by_length=True).cardinality())
+    batches = int(
+        classifier.to_dataset(features, sst2_dev.labels[:96], batch_size=16, group_by_length=True).cardinality()
+    )
     assert classifier.optimizer._learning_rate.total_steps == 2 * batches
     assert np.isfinite(history.history["loss"]).all()

@@ -51,11 +51,16 @@ def test_sampling_is_keyed_on_step_and_can_disallow_the_original(batches):
 def gradients_of(model, batch, term):
     """Gradients of one loss term: "generator" (the MLM loss) or "discriminator" (the RTD loss)."""
     weights = (1.0, 0.0) if term == "generator" else (0.0, 1.0)
-    model.objective.config = dataclasses.replace(model.objective.config, generator_weight=weights[0], discriminator_weight=weights[1])
+    model.objective.config = dataclasses.replace(
+        model.objective.config, generator_weight=weights[0], discriminator_weight=weights[1]
+    )
     with tf.GradientTape() as tape:
         loss = model(batch, training=True)["loss"]
     grads = tape.gradient(loss, model.trainable_variables)
-    return {v.path: (None if g is None else float(tf.norm(tf.convert_to_tensor(g)))) for v, g in zip(model.trainable_variables, grads)}
+    return {
+        v.path: (None if g is None else float(tf.norm(tf.convert_to_tensor(g))))
+        for v, g in zip(model.trainable_variables, grads)
+    }
 
 
 def test_generator_only_variables_get_no_gradient_from_the_discriminator_loss(batches):
@@ -194,7 +199,11 @@ def test_mirrored_strategy_over_two_cpus_matches_default(pretraining_data):
 
     result = subprocess.run(
         [sys.executable, "-m", "tests.models.mirrored_parity", pretraining_data],
-        capture_output=True, text=True, env=subprocess_env(), cwd=repo_root(), timeout=600,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=repo_root(),
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

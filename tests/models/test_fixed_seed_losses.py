@@ -16,8 +16,9 @@ from electra_tf.models.electra_pretrainer import ElectraPretrainer
 from electra_tf.optimizers.config import OptimizerConfig, create_optimizer
 
 VOCAB_SIZE = 1000
-ENCODER = dict(vocab_size=VOCAB_SIZE, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128,
-               embedding_size=64)
+ENCODER = dict(
+    vocab_size=VOCAB_SIZE, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128, embedding_size=64
+)
 PAD, UNK, CLS, SEP, MASK = range(5)
 # Training loss after each of 4 steps (batch 8 x 64, 85/15 masking), then the loss of one evaluation batch.
 RECORDED = {
@@ -42,10 +43,17 @@ def batches(count: int, batch_size: int = 8, seq_len: int = 64) -> list:
         tokens[np.arange(batch_size), lengths - 1] = SEP
         tokens[~real] = PAD
         noise = rng.random((batch_size, masking.NOISE_ROWS, seq_len), dtype=np.float32)
-        masked = masking.mask_tokens(tf.constant(tokens), tf.constant(real), tf.constant(noise), config, MASK,
-                                     [CLS, SEP, PAD, MASK], VOCAB_SIZE)
-        made.append({**masked, "original_token_ids": tf.constant(tokens),
-                     "segment_ids": tf.zeros_like(tokens), "padding_mask": tf.constant(real.astype(np.int32))})
+        masked = masking.mask_tokens(
+            tf.constant(tokens), tf.constant(real), tf.constant(noise), config, MASK, [CLS, SEP, PAD, MASK], VOCAB_SIZE
+        )
+        made.append(
+            {
+                **masked,
+                "original_token_ids": tf.constant(tokens),
+                "segment_ids": tf.zeros_like(tokens),
+                "padding_mask": tf.constant(real.astype(np.int32)),
+            }
+        )
     return made
 
 

@@ -1,9 +1,8 @@
 """The analytical FLOPs counts: ours, checked against TensorFlow's profiler on the traced training step of `tiny`, and
 google-research/electra's convention, checked against the figures its flops_computation.py gives."""
 
-import pytest
-
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from electra_tf import config_io
@@ -58,7 +57,9 @@ def test_analytical_training_flops_match_the_profiler_for_tiny():
 
     graph = tf.function(step).get_concrete_function(spec).graph
     measured = profiled_flops(graph) + einsum_flops(graph)
-    analytical = pretraining_flops_per_step(config.encoder, config.generator_fraction, config.objective, batch, seq_len, predictions)
+    analytical = pretraining_flops_per_step(
+        config.encoder, config.generator_fraction, config.objective, batch, seq_len, predictions
+    )
     # Measured here: analytical 2.509e9, profiler 2.551e9 (of which matmuls 2.480e9): 1.7% apart.
     assert abs(analytical / measured - 1) < 0.02, (analytical, measured)
 
@@ -71,7 +72,9 @@ BATCH, SEQ_LEN, PREDICTIONS = 128, 128, 19
 
 
 def gr_small(objective, output_frac=PAPER_OUTPUT_FRAC, num_predictions=PREDICTIONS):
-    return gr_pretraining_flops_per_step(SMALL, 0.25, objective, BATCH, SEQ_LEN, num_predictions, output_frac=output_frac)
+    return gr_pretraining_flops_per_step(
+        SMALL, 0.25, objective, BATCH, SEQ_LEN, num_predictions, output_frac=output_frac
+    )
 
 
 def test_gr_convention_reproduces_flops_computations_electra_small_budget():
@@ -99,7 +102,9 @@ def test_gr_convention_maps_each_objective_onto_its_heads():
     # ELECTRA and Replace MLM share the generator and the main encoder; only the main head differs.
     assert gr_small("electra") - gr_small("replace_mlm") == 2 * BATCH * (SEQ_LEN * binary - predicted * mlm_output)
     # All-Tokens MLM: the MLM output on every token instead of 20, and the copy head.
-    assert gr_small("all_tokens_mlm") - gr_small("replace_mlm") == 2 * BATCH * ((SEQ_LEN - predicted) * mlm_output + SEQ_LEN * copy)
+    assert gr_small("all_tokens_mlm") - gr_small("replace_mlm") == 2 * BATCH * (
+        (SEQ_LEN - predicted) * mlm_output + SEQ_LEN * copy
+    )
 
 
 def test_gr_output_frac_defaults_to_the_runs_own_prediction_share():

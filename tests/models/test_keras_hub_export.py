@@ -30,5 +30,7 @@ def test_exact_gelu_encoder_is_refused_with_the_reason_and_the_fix(vocabulary, t
         keras_hub_export.export_keras_hub_preset(encoder, vocabulary, str(tmp_path / "preset"))
     message = str(refusal.value)
     assert "hard-codes the tanh GELU" in message and "hidden_act='gelu'" in message  # Why, naming the value...
-    assert "drift" in message and "pre-train with hidden_act='gelu_tanh'" in message  # ...and how to get one that exports.
+    assert (
+        "drift" in message and "pre-train with hidden_act='gelu_tanh'" in message
+    )  # ...and how to get one that exports.
     assert not (tmp_path / "preset").exists()

@@ -11,7 +11,9 @@ from electra_tf.networks.electra_encoder import ElectraEncoder
 from electra_tf.networks.encoder_config import EncoderConfig
 from tests.conftest import repo_root
 
-SMALL = dict(vocab_size=100, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, embedding_size=16, dropout=0.0)
+SMALL = dict(
+    vocab_size=100, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, embedding_size=16, dropout=0.0
+)
 
 
 def inputs(batch=2, length=10, pad=3, seed=0):
@@ -67,7 +69,9 @@ def test_exact_gelu_is_the_default_as_in_google_research():
     encoder = ElectraEncoder(**SMALL)
     assert encoder.encoder_config.hidden_act == "gelu"
     activation = encoder.transformer_layers[0].activation
-    assert float(activation(keras.ops.convert_to_tensor(1.0))) == pytest.approx(0.5 * (1 + math.erf(1 / math.sqrt(2))), abs=1e-7)
+    assert float(activation(keras.ops.convert_to_tensor(1.0))) == pytest.approx(
+        0.5 * (1 + math.erf(1 / math.sqrt(2))), abs=1e-7
+    )
     configs = sorted((repo_root() / "configs" / "pretraining").glob("*.json"))
     configs += sorted((repo_root() / "configs" / "experiments" / "diagnostics").glob("*.json"))
     assert len(configs) >= 8
@@ -81,14 +85,18 @@ def test_embedding_projection_is_glorot_uniform_and_other_kernels_truncated_norm
     # U(-l, l) with l = sqrt(6 / (fan_in + fan_out)). The transformer's kernels are truncated normal(0.02), whose
     # stddev is 0.02 * 0.8796 after the cut at two stddevs.
     keras.utils.set_random_seed(0)
-    encoder = ElectraEncoder(vocab_size=100, hidden_size=256, num_layers=1, num_heads=4, intermediate_size=1024, embedding_size=128)
+    encoder = ElectraEncoder(
+        vocab_size=100, hidden_size=256, num_layers=1, num_heads=4, intermediate_size=1024, embedding_size=128
+    )
     assert isinstance(encoder.embeddings_projection.kernel_initializer, keras.initializers.GlorotUniform)
     kernel = encoder.embeddings_projection.kernel.numpy()
     limit = math.sqrt(6 / (128 + 256))
     assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.99 * limit
     assert kernel.std() == pytest.approx(limit / math.sqrt(3), rel=0.02)  # 0.072, not 0.0176.
     assert not encoder.embeddings_projection.bias.numpy().any()
-    ffn = next(v for v in encoder.weights if v.path == "transformer_layer_0/feedforward_intermediate_dense/kernel").numpy()
+    ffn = next(
+        v for v in encoder.weights if v.path == "transformer_layer_0/feedforward_intermediate_dense/kernel"
+    ).numpy()
     assert ffn.std() == pytest.approx(0.02 * 0.8796, rel=0.02) and np.abs(ffn).max() <= 0.04
 
 

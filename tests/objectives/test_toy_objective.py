@@ -29,17 +29,22 @@ class UniformReplacementDetection(base.Objective):
     def forward(self, model, batch, training, step):
         vocab_size = model.encoder_config.vocab_size
         seed = tf.stack([tf.constant(self.config.seed, tf.int64), tf.cast(step, tf.int64)])
-        random_ids = tf.random.stateless_uniform(tf.shape(batch["mask_positions"]), seed=seed, minval=0,
-                                                 maxval=vocab_size, dtype=tf.int32)
-        corrupted = sampling.scatter_positions(batch["original_token_ids"], batch["mask_positions"], random_ids,
-                                               batch["mask_weights"])
+        random_ids = tf.random.stateless_uniform(
+            tf.shape(batch["mask_positions"]), seed=seed, minval=0, maxval=vocab_size, dtype=tf.int32
+        )
+        corrupted = sampling.scatter_positions(
+            batch["original_token_ids"], batch["mask_positions"], random_ids, batch["mask_weights"]
+        )
         real = base.real_tokens(batch)
         replaced = tf.cast(tf.not_equal(corrupted, batch["original_token_ids"]), tf.float32) * real
         hidden = model.discriminator(base.encoder_inputs(corrupted, batch), training=training)["sequence_output"]
         logits = self.heads["discriminator_head"](hidden)
         loss = losses.replaced_token_detection_loss(logits, replaced, real)
-        return {"loss": loss, "discriminator_logits": logits,
-                "reports": {"detection_loss": (losses.global_sum(loss), None), "replace_rate": (replaced, real)}}
+        return {
+            "loss": loss,
+            "discriminator_logits": logits,
+            "reports": {"detection_loss": (losses.global_sum(loss), None), "replace_rate": (replaced, real)},
+        }
 
 
 def test_a_one_file_objective_registers_builds_and_trains(monkeypatch, pretraining_data):

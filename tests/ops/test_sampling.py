@@ -40,8 +40,11 @@ def test_agrees_with_gumbel_max_in_distribution():
     noise = sampling.uniform_noise((20_000, 2, 4), 3, tf.constant(0), tf.constant(0, tf.int64))
     gumbel = sampling.gumbel_sample(tf.tile(tf.constant(logits)[None], [20_000, 1, 1]), noise).numpy()
     for row in range(2):
-        np.testing.assert_allclose(np.bincount(ours[:, row], minlength=4) / 20_000,
-                                   np.bincount(gumbel[:, row], minlength=4) / 20_000, atol=0.02)
+        np.testing.assert_allclose(
+            np.bincount(ours[:, row], minlength=4) / 20_000,
+            np.bincount(gumbel[:, row], minlength=4) / 20_000,
+            atol=0.02,
+        )
 
 
 def test_disallowed_tokens_are_never_sampled():

@@ -1,14 +1,13 @@
-"""The learning-rate schedule, the optimizers' updates (with and without bias correction) and weight-decay exclusions."""
+"""The learning-rate schedule, the optimizers' updates (with and without bias correction), weight-decay exclusions."""
 
 import keras
 import numpy as np
 import pytest
-
 import tensorflow as tf
 
-from electra_tf.optimizers.layerwise_decay import LayerwiseAdamW
 from electra_tf.optimizers.adamw import NO_DECAY, FusedAdamW
 from electra_tf.optimizers.config import OptimizerConfig, create_optimizer
+from electra_tf.optimizers.layerwise_decay import LayerwiseAdamW
 from electra_tf.optimizers.schedules import WarmupLinearDecay
 
 
@@ -61,8 +60,18 @@ def test_weight_decay_skips_layer_norm_and_biases():
     assert changed == {"kernel": True, "bias": False, "gamma": False, "beta": False}
 
 
-def _reference_adamw(values, gradients, rates, multipliers, decayed, weight_decay, bias_correction,
-                     beta_1=0.9, beta_2=0.999, epsilon=1e-6):
+def _reference_adamw(
+    values,
+    gradients,
+    rates,
+    multipliers,
+    decayed,
+    weight_decay,
+    bias_correction,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-6,
+):
     """google-research/electra's AdamWeightDecayOptimizer in numpy (float64), optionally with Keras's bias correction:
 
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  step = m / (sqrt(v) + eps) [* sqrt(1 - b2^t) / (1 - b1^t)];
@@ -72,12 +81,14 @@ def _reference_adamw(values, gradients, rates, multipliers, decayed, weight_deca
     m = [np.zeros_like(v) for v in values]
     v2 = [np.zeros_like(v) for v in values]
     for t, (step_gradients, lr) in enumerate(zip(gradients, rates), start=1):
-        correction = np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t) if bias_correction else 1.0
+        correction = np.sqrt(1 - beta_2**t) / (1 - beta_1**t) if bias_correction else 1.0
         for i, g in enumerate(step_gradients):
             m[i] = beta_1 * m[i] + (1 - beta_1) * g
             v2[i] = beta_2 * v2[i] + (1 - beta_2) * g * g
             rate = lr * multipliers[i]
-            values[i] = values[i] - rate * (correction * m[i] / (np.sqrt(v2[i]) + epsilon) + (weight_decay * values[i] if decayed[i] else 0))
+            values[i] = values[i] - rate * (
+                correction * m[i] / (np.sqrt(v2[i]) + epsilon) + (weight_decay * values[i] if decayed[i] else 0)
+            )
     return values
 
 
@@ -101,14 +112,24 @@ def test_updates_match_hand_computed_adamw(make, bias_correction):
     initial = [rng.normal(size=(3, 4)), rng.normal(size=(4,))]
     gradients = [[rng.normal(size=(3, 4)) * scale, rng.normal(size=(4,)) * scale] for scale in (1.0, 0.3, 2.0)]
     rates = [1e-2, 5e-3, 2e-2]
-    variables = [keras.Variable(initial[0].astype("float32"), name="kernel"), keras.Variable(initial[1].astype("float32"), name="bias")]
+    variables = [
+        keras.Variable(initial[0].astype("float32"), name="kernel"),
+        keras.Variable(initial[1].astype("float32"), name="bias"),
+    ]
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([0, 1], rates)  # rates[t] at update t.
     if make == "layerwise":
-        optimizer = LayerwiseAdamW(lr_multipliers={variables[0].path: 0.5}, weight_decay=0.1, bias_correction=bias_correction,
-                                   learning_rate=schedule, epsilon=1e-6)
+        optimizer = LayerwiseAdamW(
+            lr_multipliers={variables[0].path: 0.5},
+            weight_decay=0.1,
+            bias_correction=bias_correction,
+            learning_rate=schedule,
+            epsilon=1e-6,
+        )
         multipliers = [0.5, 1.0]
     else:
-        optimizer = {"fused": _fused, "keras_path": _keras_path}[make](bias_correction, learning_rate=schedule, weight_decay=0.1, epsilon=1e-6)
+        optimizer = {"fused": _fused, "keras_path": _keras_path}[make](
+            bias_correction, learning_rate=schedule, weight_decay=0.1, epsilon=1e-6
+        )
         optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
         multipliers = [1.0, 1.0]
     for step_gradients in gradients:
@@ -133,10 +154,16 @@ def test_bias_correction_follows_the_optimizer_by_default():
 def _train(make_optimizer, accumulation, gradient_dtype):
     """Six steps of an optimizer on a kernel, a bias and a LayerNorm scale; returns every variable it holds."""
     rng = np.random.default_rng(0)
-    variables = [keras.Variable(rng.normal(size=shape).astype("float32"), name=name)
-                 for shape, name in (((7, 5), "kernel"), ((5,), "bias"), ((3,), "gamma"))]
-    optimizer = make_optimizer(learning_rate=WarmupLinearDecay(1e-2, 2, 10, accumulation or 1), weight_decay=0.1,
-                               epsilon=1e-6, gradient_accumulation_steps=accumulation)
+    variables = [
+        keras.Variable(rng.normal(size=shape).astype("float32"), name=name)
+        for shape, name in (((7, 5), "kernel"), ((5,), "bias"), ((3,), "gamma"))
+    ]
+    optimizer = make_optimizer(
+        learning_rate=WarmupLinearDecay(1e-2, 2, 10, accumulation or 1),
+        weight_decay=0.1,
+        epsilon=1e-6,
+        gradient_accumulation_steps=accumulation,
+    )
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
 
     @tf.function
@@ -165,7 +192,9 @@ def test_fused_adamw_matches_keras_adamw(accumulation, gradient_dtype):
     assert isinstance(create_optimizer(OptimizerConfig(), 10), FusedAdamW)
 
 
-@pytest.mark.parametrize("kwargs,message", [({"name": "sgd"}, "optimizer name"), ({"learning_rate": 0.0}, "learning_rate")])
+@pytest.mark.parametrize(
+    "kwargs,message", [({"name": "sgd"}, "optimizer name"), ({"learning_rate": 0.0}, "learning_rate")]
+)
 def test_bad_optimizer_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         OptimizerConfig(**kwargs)

@@ -27,18 +27,23 @@ def _expected(path, num_layers, decay, rule="released"):
     return 1.0
 
 
-@pytest.mark.parametrize("rule, powers", [
-    # L = 2. Released (google-research/electra's code): embeddings d^4, layer_0 d^3, layer_1 d^2, head 1.
-    ("released", {"embeddings": 4, "transformer_layer_0": 3, "transformer_layer_1": 2, "head": 0}),
-    # Corrected (google-research/electra#51): the top layer gets d, one power less everywhere below the head.
-    ("corrected", {"embeddings": 3, "transformer_layer_0": 2, "transformer_layer_1": 1, "head": 0}),
-])
+@pytest.mark.parametrize(
+    "rule, powers",
+    [
+        # L = 2. Released (google-research/electra's code): embeddings d^4, layer_0 d^3, layer_1 d^2, head 1.
+        ("released", {"embeddings": 4, "transformer_layer_0": 3, "transformer_layer_1": 2, "head": 0}),
+        # Corrected (google-research/electra#51): the top layer gets d, one power less everywhere below the head.
+        ("corrected", {"embeddings": 3, "transformer_layer_0": 2, "transformer_layer_1": 1, "head": 0}),
+    ],
+)
 def test_multipliers_per_layer(classifier, rule, powers):
     multipliers = layerwise_decay.layerwise_multipliers(classifier.encoder, classifier.head_variables(), 0.8, rule)
     assert set(multipliers) == {v.path for v in classifier.trainable_weights}
     for path, value in multipliers.items():
         assert value == pytest.approx(_expected(path, 2, 0.8, rule)), path
-        assert value == pytest.approx(0.8 ** powers[path.split("/")[0].replace("embeddings_projection", "embeddings")]), path
+        assert value == pytest.approx(
+            0.8 ** powers[path.split("/")[0].replace("embeddings_projection", "embeddings")]
+        ), path
     assert multipliers["embeddings_projection/kernel"] == pytest.approx(0.8 ** powers["embeddings"])
 
 
@@ -47,7 +52,10 @@ def test_default_rule_and_bad_arguments(classifier):
     assert sorted(set(round(v, 6) for v in default.values())) == [0.4096, 0.512, 0.64, 1.0]  # "released".
     with pytest.raises(ValueError, match="in \\(0, 1\\]"):
         layerwise_decay.layerwise_multipliers(classifier.encoder, [], 0.0)
-    with pytest.raises(ValueError, match="layerwise_rule must be one of \\('released', 'corrected'\\), but received layerwise_rule='fixed'"):
+    with pytest.raises(
+        ValueError,
+        match="layerwise_rule must be one of \\('released', 'corrected'\\), but received layerwise_rule='fixed'",
+    ):
         layerwise_decay.layerwise_multipliers(classifier.encoder, [], 0.8, "fixed")
 
 
@@ -67,9 +75,11 @@ def test_first_update_is_scaled_per_layer(classifier):
     with tf.GradientTape() as tape:
         logits = classifier(features, training=True)
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
-    gradients = {v.path: tf.convert_to_tensor(g).numpy().astype(np.float64)
-                 for v, g in zip(classifier.trainable_weights, tape.gradient(loss, classifier.trainable_weights))}
-    norm = np.sqrt(sum(np.sum(g ** 2) for g in gradients.values()))
+    gradients = {
+        v.path: tf.convert_to_tensor(g).numpy().astype(np.float64)
+        for v, g in zip(classifier.trainable_weights, tape.gradient(loss, classifier.trainable_weights))
+    }
+    norm = np.sqrt(sum(np.sum(g**2) for g in gradients.values()))
     scale = min(1.0, 1.0 / norm)  # Global-norm clipping at 1.0.
     before = {v.path: v.numpy().copy() for v in classifier.trainable_weights}
     classifier.train_on_batch(features, labels)
@@ -90,7 +100,9 @@ def test_first_update_is_scaled_per_layer(classifier):
 
 def test_weight_decay_uses_the_layer_rate():
     variable = keras.Variable(np.ones((2, 2), "float32"), name="kernel")
-    optimizer = layerwise_decay.LayerwiseAdamW(lr_multipliers={variable.path: 0.25}, weight_decay=0.1, learning_rate=0.01)
+    optimizer = layerwise_decay.LayerwiseAdamW(
+        lr_multipliers={variable.path: 0.25}, weight_decay=0.1, learning_rate=0.01
+    )
     optimizer.apply([np.zeros((2, 2), "float32")], [variable])  # Zero gradient: only the decay moves it.
     np.testing.assert_allclose(variable.numpy(), 1 - 0.1 * 0.01 * 0.25, rtol=1e-6)
     config = optimizer.get_config()

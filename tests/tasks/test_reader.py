@@ -62,26 +62,87 @@ def _tsv(path, header, rows):
 
 
 def _mnli_row(i, s1, s2, labels):
-    return [str(i), "31193", f"{i}n", "government", "( ( x ) )", "( ( y ) )", "(ROOT (S x))", "(ROOT (S y))", s1, s2, *labels]
+    return [
+        str(i),
+        "31193",
+        f"{i}n",
+        "government",
+        "( ( x ) )",
+        "( ( y ) )",
+        "(ROOT (S x))",
+        "(ROOT (S y))",
+        s1,
+        s2,
+        *labels,
+    ]
 
 
 @pytest.fixture()
 def fixture_glue(tmp_path):
     mnli = tmp_path / "MNLI"
-    _tsv(mnli / "train.tsv", MNLI_TRAIN_HEADER, [
-        _mnli_row(0, "Conceptually cream skimming has two basic dimensions.", "Product and geography are what make cream skimming work.", ["neutral", "neutral"]),
-        _mnli_row(1, 'He said "yes.', "He agreed.", ["entailment", "entailment"]),  # A stray quote.
-    ])
-    dev = [_mnli_row(0, "The new rights are nice enough", "Everyone really likes the newest benefits", ["neutral"] * 5 + ["neutral"]),
-           _mnli_row(1, "This site includes a list.", "The site has no list.", ["contradiction"] * 5 + ["contradiction"])]
+    _tsv(
+        mnli / "train.tsv",
+        MNLI_TRAIN_HEADER,
+        [
+            _mnli_row(
+                0,
+                "Conceptually cream skimming has two basic dimensions.",
+                "Product and geography are what make cream skimming work.",
+                ["neutral", "neutral"],
+            ),
+            _mnli_row(1, 'He said "yes.', "He agreed.", ["entailment", "entailment"]),  # A stray quote.
+        ],
+    )
+    dev = [
+        _mnli_row(
+            0,
+            "The new rights are nice enough",
+            "Everyone really likes the newest benefits",
+            ["neutral"] * 5 + ["neutral"],
+        ),
+        _mnli_row(1, "This site includes a list.", "The site has no list.", ["contradiction"] * 5 + ["contradiction"]),
+    ]
     _tsv(mnli / "dev_matched.tsv", MNLI_DEV_HEADER, dev)
     _tsv(mnli / "dev_mismatched.tsv", MNLI_DEV_HEADER, dev[:1])
     _tsv(mnli / "test_matched.tsv", MNLI_TEST_HEADER, [_mnli_row(7, "A b.", "C d.", [])])
     qqp = tmp_path / "QQP"
     header = "id qid1 qid2 question1 question2 is_duplicate"
-    _tsv(qqp / "train.tsv", header, [["133273", "213221", "213222", "How is the life of a math student?", "Which level of prepration is enough?", "0"],
-                                    ["402555", "536040", "536041", "How do I control my horny emotions?", "How do you control your horniness?", "1"]])
-    _tsv(qqp / "dev.tsv", header, [["201359", "303345", "303346", "Why are African-Americans so beautiful?", "Why are hispanics so beautiful?", "0"]])
+    _tsv(
+        qqp / "train.tsv",
+        header,
+        [
+            [
+                "133273",
+                "213221",
+                "213222",
+                "How is the life of a math student?",
+                "Which level of prepration is enough?",
+                "0",
+            ],
+            [
+                "402555",
+                "536040",
+                "536041",
+                "How do I control my horny emotions?",
+                "How do you control your horniness?",
+                "1",
+            ],
+        ],
+    )
+    _tsv(
+        qqp / "dev.tsv",
+        header,
+        [
+            [
+                "201359",
+                "303345",
+                "303346",
+                "Why are African-Americans so beautiful?",
+                "Why are hispanics so beautiful?",
+                "0",
+            ]
+        ],
+    )
     _tsv(qqp / "test.tsv", "id question1 question2", [["0", "Why do rockets look white?", "Why are rockets white?"]])
     return tmp_path
 
@@ -111,13 +172,19 @@ def test_qqp_fixture(fixture_glue):
 def test_malformed_rows(tmp_path):
     task = registry.get("rte")
     path = tmp_path / "RTE" / "dev.tsv"
-    _tsv(path, "index sentence1 sentence2 label", [["0", "A.", "B.", "entailment"], ["1", "C.", "not_entailment"], ["2", "E.", "F.", "maybe"]])
+    _tsv(
+        path,
+        "index sentence1 sentence2 label",
+        [["0", "A.", "B.", "entailment"], ["1", "C.", "not_entailment"], ["2", "E.", "F.", "maybe"]],
+    )
     with pytest.raises(MalformedRowError, match=r"dev.tsv:3: has 3 columns, expected 4 in '1\\tC.\\tnot_entailment'"):
         reader.read_split(task, str(tmp_path), "dev")
     skipped = reader.read_split(task, str(tmp_path), "dev", on_error="skip")
     assert len(skipped) == 1 and skipped.skipped == 2
     _tsv(path, "index sentence1 sentence2 label", [["0", "A.", "B.", "maybe"]])
-    with pytest.raises(MalformedRowError, match=r"dev.tsv:2: label 'maybe' is not one of \['entailment', 'not_entailment'\]"):
+    with pytest.raises(
+        MalformedRowError, match=r"dev.tsv:2: label 'maybe' is not one of \['entailment', 'not_entailment'\]"
+    ):
         reader.read_split(task, str(tmp_path), "dev")
     stsb = tmp_path / "STS-B" / "dev.tsv"
     _tsv(stsb, None, [["index"] * 10, ["0", "g", "f", "y", "0", "s", "s", "A.", "B.", "high"]])
@@ -139,8 +206,12 @@ def test_missing_file_and_unknown_task(tmp_path):
 
 def test_user_task_from_json(tmp_path):
     spec = {
-        "name": "reviews", "kind": "classification", "labels": ["neg", "pos"], "metrics": ["accuracy", "f1"],
-        "delimiter": ",", "files": {"train": "train.csv", "dev": "dev.csv"},
+        "name": "reviews",
+        "kind": "classification",
+        "labels": ["neg", "pos"],
+        "metrics": ["accuracy", "f1"],
+        "delimiter": ",",
+        "files": {"train": "train.csv", "dev": "dev.csv"},
         "labelled": {"text_a": 1, "label": 0, "num_columns": 2, "header": True},
     }
     (tmp_path / "reviews").mkdir()

@@ -40,7 +40,9 @@ def wait(processes, tmp_path, timeout: float = 600) -> None:
     """Waits for every worker; fails with the workers' logs if one exits non-zero."""
     codes = [p.wait(timeout=timeout) for p in processes]
     if any(codes):
-        logs = "\n".join((tmp_path / f"worker{i}.log").read_text(errors="replace")[-2000:] for i in range(len(processes)))
+        logs = "\n".join(
+            (tmp_path / f"worker{i}.log").read_text(errors="replace")[-2000:] for i in range(len(processes))
+        )
         raise AssertionError(f"workers exited with {codes}:\n{logs}")
 
 
@@ -49,4 +51,3 @@ def kill_all(processes) -> None:
         if process.poll() is None:
             process.kill()
         process.wait()
-

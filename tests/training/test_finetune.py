@@ -35,4 +35,6 @@ def test_mrpc_run_trains_on_both_orders_and_records_the_recipe(saved_encoder, gl
     assert (recipe["model_size"], recipe["learning_rate"], recipe["epochs"]) == ("small", 3e-4, 1)
     assert recipe["source"]["epochs"] == "override" and recipe["source"]["model_size"] == "encoder"
     saved = json.loads((tmp_path / "mrpc" / "finetuning_config.json").read_text())
-    assert saved["learning_rate"] == 3e-4 and saved["double_unordered"] is True and saved["layerwise_rule"] == "released"
+    assert (
+        saved["learning_rate"] == 3e-4 and saved["double_unordered"] is True and saved["layerwise_rule"] == "released"
+    )

@@ -18,8 +18,11 @@ def single_process(micro_config, pretraining_data, tmp_path_factory):
     """The reference: one process, the same config (global batch 8), seed and data."""
     model_dir = tmp_path_factory.mktemp("single") / "run"
     result = subprocess.run(
-        pretrain_command(micro_config, pretraining_data, model_dir), capture_output=True, text=True,
-        env=subprocess_env(), timeout=600,
+        pretrain_command(micro_config, pretraining_data, model_dir),
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((model_dir / "results.json").read_text())
@@ -32,7 +35,10 @@ def assert_same_run(results, reference, after_step=0):
     assert logged, "nothing was logged"
     for record in logged:
         for name in ("loss", "generator_loss", "discriminator_loss", "discriminator_accuracy", "learning_rate"):
-            assert record[name] == pytest.approx(expected[record["step"]][name], rel=1e-4, abs=1e-6), (record["step"], name)
+            assert record[name] == pytest.approx(expected[record["step"]][name], rel=1e-4, abs=1e-6), (
+                record["step"],
+                name,
+            )
     for name, value in reference["eval"].items():
         assert results["eval"][name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
 
@@ -47,7 +53,9 @@ def test_two_workers_reproduce_the_single_process_run(micro_config, pretraining_
     assert_same_run(results, single_process)
     # Only the chief writes: its checkpoints, one TensorBoard event file, and the exports.
     saved = sorted(p.name for p in (model_dir / "checkpoints").iterdir())
-    assert saved == ["checkpoint"] + [f"ckpt-{s}.{ext}" for s in (10, 20, 30, 40) for ext in ("data-00000-of-00001", "index")]
+    assert saved == ["checkpoint"] + [
+        f"ckpt-{s}.{ext}" for s in (10, 20, 30, 40) for ext in ("data-00000-of-00001", "index")
+    ]
     assert len(list((model_dir / "logs").glob("events.out.tfevents*"))) == 1
     assert (model_dir / "discriminator").is_dir()
     # The non-chief's own checkpoint copies were deleted after each save.
@@ -79,7 +87,7 @@ def test_a_sigkilled_worker_and_a_restart_resume_from_the_last_checkpoint(
     restarted = cluster.launch(micro_config, pretraining_data, model_dir, tmp_path)
     cluster.wait(restarted, tmp_path)
     log = (tmp_path / "worker0.log").read_text(errors="replace")
-    line = [l for l in log.splitlines() if l.startswith("Resuming from")][-1]
+    line = [text for text in log.splitlines() if text.startswith("Resuming from")][-1]
     resumed_step = int(line.rsplit(" ", 1)[1].rstrip("."))
     assert resumed_step in (10, 20, 30)
     results = json.loads((model_dir / "results.json").read_text())

@@ -26,8 +26,11 @@ def test_a_diverging_run_stops_and_keeps_its_last_good_checkpoint(micro_config, 
     config_io.save(config, str(config_path))
     model_dir = tmp_path / "run"
     result = subprocess.run(
-        pretrain_command(config_path, pretraining_data, model_dir), capture_output=True, text=True,
-        env=subprocess_env(), timeout=300,
+        pretrain_command(config_path, pretraining_data, model_dir),
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
     )
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr

@@ -19,7 +19,9 @@ from tests.models.conftest import MICRO_ENCODER
 
 
 def run_to_end(config, data, model_dir):
-    result = subprocess.run(pretrain_command(config, data, model_dir), capture_output=True, text=True, env=subprocess_env(), timeout=600)
+    result = subprocess.run(
+        pretrain_command(config, data, model_dir), capture_output=True, text=True, env=subprocess_env(), timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result, json.loads((model_dir / "results.json").read_text())
 
@@ -31,13 +33,20 @@ def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_ru
     if accumulation > 1:
         # A step is an optimizer update over `accumulation` batches: the data position must account for it.
         config = config_io.load(PretrainingConfig, micro_config)
-        config = dataclasses.replace(config, optimizer=dataclasses.replace(config.optimizer, gradient_accumulation_steps=accumulation))
+        config = dataclasses.replace(
+            config, optimizer=dataclasses.replace(config.optimizer, gradient_accumulation_steps=accumulation)
+        )
         micro_config = str(tmp_path / "accumulating.json")
         config_io.save(config, micro_config)
     _, uninterrupted = run_to_end(micro_config, pretraining_data, tmp_path / "uninterrupted")
 
     model_dir = tmp_path / "killed"
-    process = subprocess.Popen(pretrain_command(micro_config, pretraining_data, model_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=subprocess_env())
+    process = subprocess.Popen(
+        pretrain_command(micro_config, pretraining_data, model_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=subprocess_env(),
+    )
     deadline = time.time() + 300
     checkpoints = model_dir / "checkpoints"
     state = checkpoints / "checkpoint"  # CheckpointManager writes it after the checkpoint's files are complete.
@@ -48,7 +57,7 @@ def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_ru
     assert not (model_dir / "results.json").exists(), "the run finished before it could be killed"
 
     resumed_output, resumed = run_to_end(micro_config, pretraining_data, model_dir)
-    line = next(l for l in resumed_output.stdout.splitlines() if l.startswith("Resuming from"))
+    line = next(text for text in resumed_output.stdout.splitlines() if text.startswith("Resuming from"))
     resumed_step = int(line.rsplit(" ", 1)[1].rstrip("."))
     assert resumed_step in (10, 20, 30)
     assert resumed_step < 40
@@ -56,7 +65,9 @@ def test_sigkilled_run_resumes_at_its_checkpoint_and_matches_an_uninterrupted_ru
     # Same data position, masks, samples and (dropout 0) arithmetic: the logged losses after the resume point and
     # the final evaluation match the uninterrupted run.
     after = {r["step"]: r for r in uninterrupted["history"]}
-    assert len(uninterrupted["history"]) == 8 and resumed["history"], "a line every 5 steps, before and after the resume"
+    assert len(uninterrupted["history"]) == 8 and resumed["history"], (
+        "a line every 5 steps, before and after the resume"
+    )
     for record in resumed["history"]:
         assert record["loss"] == pytest.approx(after[record["step"]]["loss"], rel=1e-4), record["step"]
     for name, value in uninterrupted["eval"].items():
@@ -100,7 +111,6 @@ def test_run_exports_encoders_config_and_tensorboard(micro_config, pretraining_d
     assert results["flops_per_step_gr"] > 0
 
 
-
 def test_model_dir_of_another_architecture_is_refused(micro_config, pretraining_data, tmp_path):
     model_dir = tmp_path / "run"
     output, _ = run_to_end(micro_config, pretraining_data, model_dir)
@@ -114,7 +124,13 @@ def test_model_dir_of_another_architecture_is_refused(micro_config, pretraining_
     other = dataclasses.replace(other, encoder=dataclasses.replace(other.encoder, num_layers=3))
     other_path = tmp_path / "other.json"
     config_io.save(other, str(other_path))
-    result = subprocess.run(pretrain_command(other_path, pretraining_data, model_dir), capture_output=True, text=True, env=subprocess_env(), timeout=300)
+    result = subprocess.run(
+        pretrain_command(other_path, pretraining_data, model_dir),
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
+    )
     assert result.returncode == 2
     assert "different encoder" in result.stderr and "Traceback" not in result.stderr
 
@@ -127,8 +143,13 @@ def test_run_started_before_google_researchs_optimizer_is_not_resumed(micro_conf
     model_dir = tmp_path / "old_run"
     model_dir.mkdir()
     (model_dir / "pretraining_config.json").write_text(json.dumps(saved))
-    result = subprocess.run(pretrain_command(micro_config, pretraining_data, model_dir), capture_output=True, text=True,
-                            env=subprocess_env(), timeout=300)
+    result = subprocess.run(
+        pretrain_command(micro_config, pretraining_data, model_dir),
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "has no optimizer.bias_correction" in result.stderr and "Traceback" not in result.stderr
 
@@ -158,17 +179,26 @@ def test_shipped_pretraining_configs_load(name):
 
 
 @pytest.mark.large  # About 2.5 and 1 min on 2 cores: kept out of the default run's 15-minute budget.
-def test_a_process_killed_during_a_save_leaves_the_previous_checkpoint_loadable(micro_config, pretraining_data, tmp_path):
+def test_a_process_killed_during_a_save_leaves_the_previous_checkpoint_loadable(
+    micro_config, pretraining_data, tmp_path
+):
     import os
 
     import tensorflow as tf
 
-    config = dataclasses.replace(config_io.load(PretrainingConfig, micro_config), checkpoint_every=1, num_train_steps=20)
+    config = dataclasses.replace(
+        config_io.load(PretrainingConfig, micro_config), checkpoint_every=1, num_train_steps=20
+    )
     config_path = tmp_path / "every_step.json"
     config_io.save(config, str(config_path))
     model_dir = tmp_path / "run"
     checkpoints = model_dir / "checkpoints"
-    process = subprocess.Popen(pretrain_command(config_path, pretraining_data, model_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=subprocess_env())
+    process = subprocess.Popen(
+        pretrain_command(config_path, pretraining_data, model_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=subprocess_env(),
+    )
     interrupted = []
     deadline = time.time() + 300
     try:
@@ -200,11 +230,12 @@ def test_kept_checkpoints_survive_the_rolling_window_and_hold_their_step(micro_c
     import tensorflow as tf
 
     from electra_tf.models.electra_pretrainer import ElectraPretrainer
-    from electra_tf.training import callbacks
     from electra_tf.optimizers.config import create_optimizer
+    from electra_tf.training import callbacks
 
-    config = dataclasses.replace(config_io.load(PretrainingConfig, micro_config), keep_checkpoint_steps=(7, 20),
-                                 keep_checkpoints=1)
+    config = dataclasses.replace(
+        config_io.load(PretrainingConfig, micro_config), keep_checkpoint_steps=(7, 20), keep_checkpoints=1
+    )
     path = str(tmp_path / "keep.json")
     config_io.save(config, path)
     run_to_end(path, pretraining_data, tmp_path / "run")
