@@ -41,7 +41,11 @@ class MaskingConfig:
     def __post_init__(self):
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"mask_prob must be in (0, 1), but received mask_prob={self.mask_prob}.")
-        if self.mask_token_ratio < 0 or self.random_token_ratio < 0 or self.mask_token_ratio + self.random_token_ratio > 1:
+        if (
+            self.mask_token_ratio < 0
+            or self.random_token_ratio < 0
+            or self.mask_token_ratio + self.random_token_ratio > 1
+        ):
             raise ValueError(
                 "mask_token_ratio and random_token_ratio must be non-negative and sum to at most 1, but received "
                 f"mask_token_ratio={self.mask_token_ratio}, random_token_ratio={self.random_token_ratio}."

@@ -82,7 +82,9 @@ class PretrainingDataMetadata:
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path} is not valid JSON ({e}). Rebuild the data.") from e
         if raw.get("format") != FORMAT:
-            raise ValueError(f"{path} has format {raw.get('format')!r}; this version reads {FORMAT!r}. Rebuild the data.")
+            raise ValueError(
+                f"{path} has format {raw.get('format')!r}; this version reads {FORMAT!r}. Rebuild the data."
+            )
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(raw) - fields)
         if unknown:

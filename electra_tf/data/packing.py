@@ -48,7 +48,9 @@ class PackingConfig:
 
     def __post_init__(self):
         if self.max_seq_length < MIN_TARGET_LENGTH:
-            raise ValueError(f"max_seq_length must be at least {MIN_TARGET_LENGTH}, but received {self.max_seq_length}.")
+            raise ValueError(
+                f"max_seq_length must be at least {MIN_TARGET_LENGTH}, but received {self.max_seq_length}."
+            )
         for name in ("short_seq_prob", "single_segment_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -86,7 +88,9 @@ class TokenTables:
         return cls(word_start=word_start, sentence_end=sentence_end, closer=closer)
 
 
-def unit_boundaries(token_ids: np.ndarray, line_ends: np.ndarray, tables: TokenTables, max_unit_length: int) -> np.ndarray:
+def unit_boundaries(
+    token_ids: np.ndarray, line_ends: np.ndarray, tables: TokenTables, max_unit_length: int
+) -> np.ndarray:
     """Returns the sorted end positions of all units in a flat token stream.
 
     Args:

@@ -25,8 +25,8 @@ from absl import logging
 
 from electra_tf import corpus
 from electra_tf.data import example_codec, packing
-from electra_tf.data.packing import PackingConfig
 from electra_tf.data.metadata import METADATA_FILE, PretrainingDataMetadata, ShardInfo
+from electra_tf.data.packing import PackingConfig
 from electra_tf.tokenization.tokenizer import WordPieceTokenizer, tokenizer_settings
 from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
 

@@ -2,7 +2,8 @@
 
 Every example has a stable id (shard index << 32 | record index). The stream is a fixed function of the seed:
 epoch e reads the shards in an order drawn from (seed, e), interleaves them, and shuffles windows of
-`shuffle_buffer_size` examples with permutations drawn from (seed, e, window). Masks are drawn with stateless ops keyed on (seed, epoch, example id). So:
+`shuffle_buffer_size` examples with permutations drawn from (seed, e, window). Masks are drawn with stateless ops keyed
+on (seed, epoch, example id). So:
 
 - `start_step=s` gives exactly the batches (and masks) that steps s, s+1, ... of an uninterrupted run would see;
 - with `input_context`, input pipeline i of n takes the i-th contiguous slice of each global batch, so the per-worker
@@ -149,8 +150,9 @@ def pretraining_dataset(
         raise ValueError(f"batch_size={batch_size} does not divide evenly between {num_pipelines} input pipelines.")
 
     shard_paths, num_examples = select_shards(metadata, data_dir, split, holdout_shards)
-    examples = _examples_from(shard_paths, num_examples, start_step * batch_size, seed, num_epochs, shuffle_buffer_size,
-                              cycle_length)
+    examples = _examples_from(
+        shard_paths, num_examples, start_step * batch_size, seed, num_epochs, shuffle_buffer_size, cycle_length
+    )
     seq_len = metadata.max_seq_length
 
     def with_noise(epoch, example_id, record):
@@ -162,13 +164,24 @@ def pretraining_dataset(
     if num_pipelines > 1:
         per_pipeline = batch_size // num_pipelines
         begin = pipeline_id * per_pipeline
-        batches = batches.map(lambda records, noise: (records[begin : begin + per_pipeline], noise[begin : begin + per_pipeline]))
-    batches = batches.map(_parse_and_mask_fn(metadata, masking_config), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        batches = batches.map(
+            lambda records, noise: (records[begin : begin + per_pipeline], noise[begin : begin + per_pipeline])
+        )
+    batches = batches.map(
+        _parse_and_mask_fn(metadata, masking_config), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def _examples_from(shard_paths: list, num_examples: int, first_example: int, seed: int, num_epochs: Optional[int],
-                   shuffle_buffer_size: int, cycle_length: int) -> tf.data.Dataset:
+def _examples_from(
+    shard_paths: list,
+    num_examples: int,
+    first_example: int,
+    seed: int,
+    num_epochs: Optional[int],
+    shuffle_buffer_size: int,
+    cycle_length: int,
+) -> tf.data.Dataset:
     """(epoch, example id, serialized record) from the global example `first_example` on: every epoch's order is a
     function of the seed and the epoch, so a resumed run reads what an unbroken one would have."""
     files = tf.constant(shard_paths)

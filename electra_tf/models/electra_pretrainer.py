@@ -39,6 +39,8 @@ class ElectraPretrainer(keras.Model):
 
     def __init__(self, encoder=None, generator_fraction=0.25, objective="electra", clip_norm=1.0, **kwargs):
         objective_args = {name: kwargs.pop(name) for name in ObjectiveConfig.field_names() if name in kwargs}
+        # The batch's float tensors (mask weights) stay float32 under mixed precision: each layer casts its own inputs.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.encoder_config = EncoderConfig(**(encoder or {}))
         self.generator_fraction = generator_fraction
@@ -70,6 +72,8 @@ class ElectraPretrainer(keras.Model):
         # Tracked as attributes, in the objective's order, so that the weights (and checkpoints) hold the heads.
         self._head_names = tuple(heads)
         for name, head in heads.items():
+            if hasattr(self, name):
+                raise ValueError(f"The objective's head name {name!r} is taken by an ElectraPretrainer attribute.")
             setattr(self, name, head)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         # Steps whose loss or gradient was not finite (training only): read by `training.nonfinite`'s guard.

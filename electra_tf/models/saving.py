@@ -104,7 +104,7 @@ def save(saved: SavedEncoder, directory: str) -> None:
         encoder.save(os.path.join(staging, ENCODER_FILE))
         config_io.save(encoder.encoder_config, os.path.join(staging, CONFIG_FILE))
         vocabulary.save(os.path.join(staging, VOCAB_FILE))
-        settings = {k: saved.tokenizer_settings.get(k) for k in ("lower_case", "strip_accents")}
+        settings = {k: saved.tokenizer_settings[k] for k in ("lower_case", "strip_accents")}
         settings.update(vocab_sha256=vocabulary.fingerprint(), vocab_size=vocabulary.size)
         io_utils.write_text_atomic(
             os.path.join(staging, TOKENIZER_FILE), json.dumps(settings, indent=2, sort_keys=True) + "\n"

@@ -36,7 +36,9 @@ class ElectraEncoder(keras.Model):
             Not serialized: a model that shares embeddings rebuilds the sharing itself. Defaults to None.
         dtype: str or `keras.DTypePolicy`. Defaults to the global policy.
         **kwargs: `EncoderConfig` fields (`vocab_size=...`, `hidden_size=...`), which replace those of
-            `encoder_config`, and `keras.Model` arguments (`name`, `trainable`).
+            `encoder_config`, and `keras.Model` arguments (`name`, `trainable`). Unset fields take `EncoderConfig`'s
+            defaults, so `embedding_size` is 128 (ELECTRA-Small's) unless given: pass `embedding_size=None` for
+            embeddings as wide as `hidden_size`.
 
     Inputs: dict of `token_ids`, `segment_ids` (int32 `(batch, seq_len)`) and `padding_mask` (`(batch, seq_len)`,
     true or 1 on real tokens).

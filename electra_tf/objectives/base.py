@@ -228,7 +228,7 @@ def masked_lm(batch: dict, logits: tf.Tensor) -> MaskedLM:
     loss, at_mask, correct = losses.masked_lm_loss(logits, batch["mask_ids"], batch["mask_weights"], report_weights)
     if mask_token_weights is None:
         return MaskedLM(loss, losses.global_sum(loss), correct, None, None)
-    count = losses.global_sum(tf.reduce_sum(mask_token_weights))
+    count = losses.global_sum(tf.reduce_sum(tf.cast(mask_token_weights, tf.float32)))
     return MaskedLM(loss, losses.global_sum(loss), correct, losses.global_sum(at_mask), count)
 
 

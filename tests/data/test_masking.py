@@ -44,8 +44,9 @@ def test_distinct_positions_mask_more_tokens_than_google_researchs_draws_with_re
     specials = [vocabulary.cls_id, vocabulary.sep_id, vocabulary.pad_id, vocabulary.mask_id]
     ours = theirs = real = 0
     for b in batches:
-        for original, padding, positions, weights in zip(b["original_token_ids"], b["padding_mask"], b["mask_positions"],
-                                                          b["mask_weights"]):
+        for original, padding, positions, weights in zip(
+            b["original_token_ids"], b["padding_mask"], b["mask_positions"], b["mask_weights"]
+        ):
             candidates = np.flatnonzero(padding.astype(bool) & ~np.isin(original, specials))
             k = int(weights.sum())
             ours += len(np.unique(positions[weights > 0]))
@@ -69,7 +70,9 @@ def test_85_percent_become_mask_and_the_rest_keep_the_token(batches, vocabulary)
         np.put_along_axis(untouched, b["mask_positions"], b["mask_weights"] == 0, axis=1)
         untouched[:, 0] = True  # Position 0 ([CLS]) is the filler of unused slots and is never chosen.
         np.testing.assert_array_equal(b["token_ids"][untouched], b["original_token_ids"][untouched])
-        np.testing.assert_array_equal(np.take_along_axis(b["original_token_ids"], b["mask_positions"], 1) * (b["mask_weights"] > 0), b["mask_ids"])
+        np.testing.assert_array_equal(
+            np.take_along_axis(b["original_token_ids"], b["mask_positions"], 1) * (b["mask_weights"] > 0), b["mask_ids"]
+        )
     total = to_mask + kept
     assert other == 0
     assert to_mask / total == pytest.approx(0.85, abs=0.015)
@@ -99,7 +102,9 @@ def test_random_token_ratio_replaces_with_other_tokens():
     padding_mask = tf.ones([batch, length], bool)
     noise = tf.random.stateless_uniform([batch, 3, length], seed=[1, 2])
     config = MaskingConfig(mask_token_ratio=0.5, random_token_ratio=0.3)
-    out = mask_tokens(token_ids, padding_mask, noise, config, mask_token_id=4, unmaskable_ids=[0, 2, 3, 4], vocab_size=1000)
+    out = mask_tokens(
+        token_ids, padding_mask, noise, config, mask_token_id=4, unmaskable_ids=[0, 2, 3, 4], vocab_size=1000
+    )
     chosen = tf.gather(out["token_ids"], out["mask_positions"], batch_dims=1).numpy()[out["mask_weights"].numpy() > 0]
     assert (chosen == 4).mean() == pytest.approx(0.5, abs=0.05)
     assert (chosen == 7).mean() == pytest.approx(0.2, abs=0.05)

@@ -34,8 +34,14 @@ def test_batches_have_fixed_shapes_and_keras_hub_keys(pretraining_data):
     assert spec["mask_positions"].shape == (16, 19)
     assert spec["mask_weights"].dtype == tf.float32
     assert set(spec) == {
-        "token_ids", "original_token_ids", "segment_ids", "padding_mask", "mask_positions", "mask_ids", "mask_weights",
-        "mask_token_weights"
+        "token_ids",
+        "original_token_ids",
+        "segment_ids",
+        "padding_mask",
+        "mask_positions",
+        "mask_ids",
+        "mask_weights",
+        "mask_token_weights",
     }
 
 
@@ -125,7 +131,9 @@ def test_shuffling_mixes_shards_and_covers_every_example_once_per_epoch(pretrain
     metadata = PretrainingDataMetadata.load(pretraining_data)
     batch_size = 50
     steps = metadata.num_examples // batch_size
-    dataset = pretraining_dataset(pretraining_data, batch_size=batch_size, seed=9, num_epochs=1, shuffle_buffer_size=1000)
+    dataset = pretraining_dataset(
+        pretraining_data, batch_size=batch_size, seed=9, num_epochs=1, shuffle_buffer_size=1000
+    )
     batches = [batch["original_token_ids"].numpy() for batch in dataset]
     assert len(batches) == steps
     rows = {row.tobytes() for batch in batches for row in batch}
