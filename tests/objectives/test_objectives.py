@@ -118,3 +118,27 @@ def test_reports_name_only_metrics_the_objective_built(name, batches):
     built = {m.name for m in model.objective.metrics}
     assert set(reports) <= built
     assert tf.is_tensor(model(batches[0])["loss"])
+
+
+def test_pretraining_config_holds_the_objectives_hyper_parameters_with_their_defaults():
+    """`ObjectiveConfig` defines them; `PretrainingConfig` holds the same names at its top level (the file format)."""
+    import dataclasses
+
+    from electra_tf.training.pretraining_config import PretrainingConfig
+
+    defaults = PretrainingConfig()
+    assert dataclasses.asdict(defaults.objective_config()) == dataclasses.asdict(objectives.ObjectiveConfig())
+    changed = dataclasses.replace(defaults, temperature=0.5, disallow_correct=True, seed=7)
+    assert changed.pretrainer_kwargs() | {"encoder": None} == {
+        "encoder": None,
+        "generator_fraction": 0.25,
+        "objective": "electra",
+        "generator_weight": 1.0,
+        "discriminator_weight": 50.0,
+        "temperature": 0.5,
+        "disallow_correct": True,
+        "seed": 7,
+        "clip_norm": 1.0,
+    }
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        dataclasses.replace(defaults, temperature=0.0)
