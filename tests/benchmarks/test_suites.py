@@ -55,6 +55,7 @@ def test_soak_samples_memory_and_disk_and_survives_its_final_kill(micro_config, 
     assert json.loads((tmp_path / "soak.json").read_text())["steps"] == summary["steps"]
 
 
+@pytest.mark.large  # About 1-2 min: two timed pre-training runs and the precision ratio.
 def test_pretrain_suite_reports_mfu_and_the_precision_ratio(micro_config, pretraining_data):
     result = subprocess.run(
         [
