@@ -206,26 +206,15 @@ def objective_config(experiment: ExperimentConfig, base: PretrainingConfig, obje
     return dataclasses.replace(base, objective=objective, masking=masking)
 
 
-def _step_shape(config: PretrainingConfig) -> tuple:
-    return (
-        config.encoder,
-        config.generator_fraction,
-        config.objective,
-        config.train_batch_size,
-        config.max_seq_length,
-        config.masking.num_predictions(config.max_seq_length),
-    )
-
-
 def flops_per_step(config: PretrainingConfig) -> int:
     """Our analytical training FLOPs of one step of `config`: what `bin/pretrain` reports as `flops_per_step`."""
-    return pretraining_flops_per_step(*_step_shape(config))
+    return pretraining_flops_per_step(*config.step_shape())
 
 
 def flops_per_step_gr(config: PretrainingConfig) -> int:
     """Training FLOPs of one step of `config` in google-research/electra's convention: `bin/pretrain`'s
     `flops_per_step_gr`."""
-    return gr_pretraining_flops_per_step(*_step_shape(config))
+    return gr_pretraining_flops_per_step(*config.step_shape())
 
 
 def plan(experiment: ExperimentConfig, vocab_size: Optional[int] = None) -> tuple[int, list[PretrainingRun]]:

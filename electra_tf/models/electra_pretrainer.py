@@ -70,7 +70,6 @@ class ElectraPretrainer(keras.Model):
         )
         heads = self.objective.build(parts)
         # Tracked as attributes, in the objective's order, so that the weights (and checkpoints) hold the heads.
-        self._head_names = tuple(heads)
         for name, head in heads.items():
             if hasattr(self, name):
                 raise ValueError(f"The objective's head name {name!r} is taken by an ElectraPretrainer attribute.")
@@ -83,7 +82,7 @@ class ElectraPretrainer(keras.Model):
     @property
     def heads(self) -> dict:
         """The objective's heads by name (e.g. "generator_head", "discriminator_head", "main_mlm_head")."""
-        return {name: getattr(self, name) for name in self._head_names}
+        return dict(self.objective.heads)
 
     # ------------------------------------------------------------------ metrics
     @property

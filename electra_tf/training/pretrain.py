@@ -402,14 +402,7 @@ def _flops_per_step(config: PretrainingConfig) -> tuple[float, float]:
     """FLOPs of one step (one update, accumulated batches included): our count, and google-research/electra's
     convention (its flops_computation.py, which the paper uses)."""
     accumulation = config.optimizer.gradient_accumulation_steps
-    shape = (
-        config.encoder,
-        config.generator_fraction,
-        config.objective,
-        config.train_batch_size,
-        config.max_seq_length,
-        config.masking.num_predictions(config.max_seq_length),
-    )
+    shape = config.step_shape()
     flops, flops_gr = (
         accumulation * pretraining_flops_per_step(*shape),
         accumulation * gr_pretraining_flops_per_step(*shape),

@@ -96,6 +96,18 @@ class PretrainingConfig:
                 f"{self.encoder.max_position_embeddings}."
             )
 
+    def step_shape(self) -> tuple:
+        """What the FLOPs counts (`models.flops`, `models.flops_gr`) take for one batch: encoder, generator fraction,
+        objective, batch size, sequence length and prediction slots per sequence."""
+        return (
+            self.encoder,
+            self.generator_fraction,
+            self.objective,
+            self.train_batch_size,
+            self.max_seq_length,
+            self.masking.num_predictions(self.max_seq_length),
+        )
+
     def pretrainer_kwargs(self) -> dict:
         """Constructor arguments of `ElectraPretrainer`."""
         return {
