@@ -4,6 +4,8 @@ import keras
 from keras.layers import ReversibleEmbedding
 from keras_hub.layers import PositionEmbedding
 
+from electra_tf.layers.packed_dropout import PackedDropout
+
 
 def truncated_normal(stddev: float) -> keras.initializers.Initializer:
     return keras.initializers.TruncatedNormal(stddev=stddev)
@@ -73,7 +75,7 @@ class ElectraEmbeddings(keras.layers.Layer):
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="embeddings_layer_norm"
         )
-        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="embeddings_dropout")
+        self.dropout_layer = PackedDropout(dropout, dtype=self.dtype_policy, name="embeddings_dropout")
 
     @classmethod
     def from_encoder_config(cls, config, **kwargs) -> "ElectraEmbeddings":

@@ -6,10 +6,9 @@ draw into two 16-bit halves and keeps an element when its half is at least round
 probability is 6554/65536 = 0.100006. Kept elements are scaled by 65536 / (65536 - threshold), so the expectation is
 exactly the input's. It takes about half of Keras's dropout time forward and backward (`docs/performance.md`).
 
-keras-hub's `TransformerEncoder` and Keras's `MultiHeadAttention` create their own `keras.layers.Dropout` layers.
-`use_packed_dropout` turns those of a built model into `PackedDropout`, a subclass with only `call` changed.
-The layers keep their names, their config and their seed generators, so checkpoints, saved models and seeding are
-unchanged. Other backends, and dropout with a `noise_shape`, keep Keras's own dropout.
+`PackedDropout` is a `keras.layers.Dropout` with only `call` changed: the same arguments, config and seed generator.
+The encoder builds it in every dropout slot (`transformer_encoder.py`). Other backends, and dropout with a
+`noise_shape`, keep Keras's own dropout.
 """
 
 import keras
@@ -44,11 +43,3 @@ class PackedDropout(keras.layers.Dropout):
         if not training or self.rate <= 0 or self.noise_shape is not None or keras.backend.backend() != "tensorflow":
             return super().call(inputs, training=training)
         return packed_dropout(inputs, self.rate, self.seed_generator.next())
-
-
-def use_packed_dropout(layer: keras.layers.Layer) -> None:
-    """Makes every `keras.layers.Dropout` in `layer` (itself included) a `PackedDropout`, in place."""
-    for sublayer in layer._flatten_layers(include_self=True):
-        if type(sublayer) is keras.layers.Dropout:
-            # Same instance, same state: only the class, and with it `call`, changes.
-            sublayer.__class__ = PackedDropout

@@ -16,17 +16,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from electra_tf.models import finetuning_recipe, saving
+from electra_tf.models import saving
 from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
-from electra_tf.optimizers import layerwise_decay
-from electra_tf.optimizers.schedules import WarmupLinearDecay
+from electra_tf.models.finetuning_model import FinetuningModel
 
 CLASSIFIER_FILE = "classifier.keras"
 ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="electra_tf")
-class ElectraClassifier(keras.Model):
+class ElectraClassifier(FinetuningModel, keras.Model):
     """The encoder's `[CLS]` vector, dropout, then a dense layer (Glorot-uniform kernel, zero bias): logits per label,
     or one score for regression.
 
@@ -87,8 +86,6 @@ class ElectraClassifier(keras.Model):
         self.dropout = dropout
         self.target_scale = float(target_scale)
         self.preprocessor = preprocessor
-        self._auto_schedule = None
-        self.recipe = None  # The `FinetuningRecipe` that `compile` resolved.
 
     # Construction and saving.
 
@@ -197,9 +194,6 @@ class ElectraClassifier(keras.Model):
             "target_scale": self.target_scale,
         }
 
-    def get_compile_config(self):
-        return None  # A loaded classifier is compiled again by its user; `compile()` has ELECTRA's defaults.
-
     @classmethod
     def from_config(cls, config):
         config = dict(config)
@@ -208,107 +202,19 @@ class ElectraClassifier(keras.Model):
 
     # Training.
 
-    def head_variables(self) -> list:
-        encoder_ids = {id(v) for v in self.encoder.trainable_weights}
-        return [v for v in self.trainable_weights if id(v) not in encoder_ids]
+    def default_loss(self):
+        """Cross-entropy on logits, or the squared error on targets divided by `target_scale` for regression, each
+        summed over the batch as google-research/electra's `FinetuningModel` does."""
+        if self.regression:
+            return ScaledSquaredError(self.target_scale, reduction="sum")
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
 
-    def compile(
-        self,
-        optimizer="auto",
-        loss="auto",
-        metrics="auto",
-        learning_rate: Optional[float] = None,
-        layerwise_decay_rate: Optional[float] = None,
-        weight_decay: Optional[float] = None,
-        warmup_fraction: Optional[float] = None,
-        num_train_steps: Optional[int] = None,
-        *,
-        layerwise_rule: Optional[str] = None,
-        clip_norm: Optional[float] = None,
-        bias_correction: Optional[bool] = None,
-        model_size: Optional[str] = None,
-        **kwargs,
-    ):
-        """Compiles with the fine-tuning recipe for the encoder's size (`finetuning_recipe`); set arguments override it.
-
-        `optimizer="auto"` builds `LayerwiseAdamW` (β 0.9/0.999, ε 1e-6) with the recipe's settings: for a small
-        encoder, learning rate 3e-4, layer-wise decay 0.8 by the "released" rule, weight decay 0.01, no bias
-        correction, global-norm clipping at 1.0, and a linear warmup factor over the first 10% of the steps times a
-        linear decay to 0. The step count is `num_train_steps`, or, if None, worked out by the next `fit` from its
-        epochs and data (the recipe's epoch count is `finetuning_recipe.epochs_for_task`; pass it to `fit`).
-        `loss="auto"` is cross-entropy on logits, or the squared error on targets divided by `target_scale` for
-        regression, each summed over the batch as in google-research/electra (so the reported loss is the batch's
-        sum, and clipping at global norm 1 binds as there). `metrics="auto"` is
-        accuracy, or mean squared error for regression (GLUE's correlations are computed on whole evaluation
-        sets by `electra_tf.tasks.metrics`, not averaged over batches).
-
-        Args:
-            learning_rate: float or None. Peak rate of the head. None: 3e-4 small, 1e-4 base, 5e-5 large.
-            layerwise_decay_rate: float or None. None: 0.8 small and base, 0.9 large.
-            weight_decay: float or None. Decoupled weight decay. None: 0.01.
-            warmup_fraction: float or None. None: 0.1.
-            layerwise_rule: str or None. "released" or "corrected". None: "released".
-            clip_norm: float or None. Global-norm clipping; 0 disables it. None: 1.0.
-            bias_correction: bool or None. None: False.
-            model_size: str or None. "small", "base" or "large"; None infers it from the encoder's hidden_size.
-            num_train_steps: int or None. Length of the schedule; None lets `fit` work it out.
-        """
-        self.recipe = None
-        if optimizer == "auto":
-            overrides = dict(
-                learning_rate=learning_rate,
-                layerwise_decay=layerwise_decay_rate,
-                weight_decay=weight_decay,
-                warmup_fraction=warmup_fraction,
-                layerwise_rule=layerwise_rule,
-                clip_norm=clip_norm,
-                bias_correction=bias_correction,
-                model_size=model_size,
-            )
-            recipe, _ = finetuning_recipe.resolve(overrides, self.encoder.encoder_config)
-            if not 0 <= recipe.warmup_fraction < 1:
-                raise ValueError(f"warmup_fraction must be in [0, 1), but received {recipe.warmup_fraction}.")
-            if recipe.clip_norm < 0:
-                raise ValueError(
-                    f"clip_norm must be non-negative (0 disables clipping), but received {recipe.clip_norm}."
-                )
-            self.recipe = recipe
-            self._auto_schedule = WarmupLinearDecay(recipe.learning_rate, 0, num_train_steps)
-            self._auto_schedule.warmup_fraction = recipe.warmup_fraction
-            if num_train_steps is not None:
-                self._set_schedule_steps(num_train_steps)
-            multipliers = layerwise_decay.layerwise_multipliers(
-                self.encoder, self.head_variables(), recipe.layerwise_decay, recipe.layerwise_rule
-            )
-            optimizer = layerwise_decay.LayerwiseAdamW(
-                lr_multipliers=multipliers,
-                weight_decay=recipe.weight_decay,
-                bias_correction=recipe.bias_correction,
-                learning_rate=self._auto_schedule,
-                beta_1=0.9,
-                beta_2=0.999,
-                epsilon=1e-6,
-                global_clipnorm=recipe.clip_norm or None,
-            )
-        if loss == "auto":
-            # Summed over the batch, as google-research/electra's FinetuningModel does: with gradient clipping at
-            # global norm 1, the reduction decides how often the clip binds.
-            if self.regression:
-                loss = ScaledSquaredError(self.target_scale, reduction="sum")
-            else:
-                loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
-        if metrics == "auto":
-            metrics = (
-                [keras.metrics.MeanSquaredError(name="mse")]
-                if self.regression
-                else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-            )
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    def _set_schedule_steps(self, total_steps: int) -> None:
-        schedule = self._auto_schedule
-        schedule.total_steps = int(total_steps)
-        schedule.warmup_steps = schedule.warmup_fraction * total_steps  # Unrounded, as google-research/electra.
+    def default_metrics(self) -> list:
+        """Accuracy, or mean squared error for regression. GLUE's correlations are computed on whole evaluation sets
+        by `electra_tf.tasks.metrics`, not averaged over batches."""
+        if self.regression:
+            return [keras.metrics.MeanSquaredError(name="mse")]
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def fit(
         self,
@@ -332,14 +238,7 @@ class ElectraClassifier(keras.Model):
         dataset = self.to_dataset(x, y, batch_size, shuffle=shuffle, seed=seed, group_by_length=group_by_length)
         if validation_data is not None:
             validation_data = self.to_dataset(*_split_xy(validation_data), batch_size=batch_size)
-        if self._auto_schedule is not None and self._auto_schedule.total_steps is None:
-            steps_per_epoch = kwargs.get("steps_per_epoch") or int(dataset.cardinality())
-            if steps_per_epoch <= 0:
-                raise ValueError(
-                    "Cannot tell the number of training steps for the learning-rate schedule from this dataset; "
-                    "pass compile(num_train_steps=...) or fit(steps_per_epoch=...)."
-                )
-            self._set_schedule_steps(steps_per_epoch * epochs)
+        self.size_schedule(dataset, epochs, kwargs.get("steps_per_epoch"))
         return super().fit(dataset, epochs=epochs, validation_data=validation_data, shuffle=False, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):

@@ -1,4 +1,4 @@
-"""The ELECTRA encoder: shared embeddings, an optional projection, and keras-hub `TransformerEncoder` layers.
+"""The ELECTRA encoder: shared embeddings, an optional projection, and transformer layers.
 
 Why not keras-hub's `ElectraBackbone` itself: it creates its own embedding layers (the generator and discriminator
 must share one set), hard-codes the tanh GELU (google-research/electra and HF compute the exact one), and always adds
@@ -12,17 +12,19 @@ a pooler that ELECTRA's heads do not use. The layers and variable shapes are oth
 | `embeddings.layer_norm` | `embeddings_layer_norm` | `embeddings.LayerNorm` |
 | `embeddings_projection` | `embeddings_projection` | `embeddings_project` |
 | `transformer_layer_{i}` | `transformer_layer_{i}` | `encoder.layer.{i}` |
+
+The transformer layers are our `TransformerEncoder`: keras-hub's layer of that name (its computation, sublayers,
+weights and saved-file paths), built with `PackedDropout` (see `layers/transformer_encoder.py`).
 """
 
 import dataclasses
 from typing import Optional
 
 import keras
-from keras_hub.layers import TransformerEncoder
 
 from electra_tf.layers import activations
 from electra_tf.layers.electra_embeddings import ElectraEmbeddings, truncated_normal
-from electra_tf.layers.packed_dropout import use_packed_dropout
+from electra_tf.layers.transformer_encoder import TransformerEncoder
 from electra_tf.networks.encoder_config import EncoderConfig
 
 
@@ -102,7 +104,6 @@ class ElectraEncoder(keras.Model):
             **kwargs,
         )
         self.encoder_config = config
-        use_packed_dropout(self)  # Half the random bits per dropped element: see packed_dropout.py.
 
     def get_config(self):
         # The EncoderConfig fields at the top level, as `.keras` files have always held them.
