@@ -10,7 +10,8 @@ The package is laid out by architecture, on floors: a subpackage imports only fr
    schedules).
 2. `networks` (`ElectraEncoder`, `EncoderConfig`) and `data` (pre-training TFRecords and the masked tf.data input).
 3. `objectives`: ELECTRA, MLM and the paper's ablations.
-4. `models`: `ElectraPretrainer`, `ElectraClassifier`, saved encoders, FLOPs, the fine-tuning recipe.
+4. `models`: `ElectraPretrainer`, `ElectraClassifier`, `ElectraQuestionAnswerer`, saved encoders, FLOPs, the fine-tuning
+   recipe.
 5. `interop`: HF and Google checkpoints (to and from the saved-encoder format of `models.saving`), `--init_from`.
 6. `export`: the TF Serving SavedModel.
 7. `training`: the pre-training and fine-tuning drivers.

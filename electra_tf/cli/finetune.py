@@ -1,6 +1,11 @@
-"""bin/finetune: fine-tunes a pre-trained discriminator on a GLUE (or user) task, N seeds, median and spread.
+"""bin/finetune: fine-tunes a pre-trained discriminator on a GLUE (or user) task or SQuAD, N seeds, median and spread.
 
     bin/finetune --task=rte --pretrained=data/models/tiny/discriminator --num_trials=3
+    bin/finetune --task=squad_v1.1 --pretrained=data/models/tiny/discriminator --sequence_length=256
+
+SQuAD (`--task=squad_v1.1` or `squad_v2.0`) reads `--squad_file` (the shared dev file by default), trains on all but
+its last articles and scores those (`training/finetune_squad.py`), or trains on `--squad_train_file` and scores all
+of `--squad_file`. Its windows default to google-research/electra's: 512 tokens, stride 128.
 
 With only --task and --pretrained, the settings come from the fine-tuning recipe for the encoder's size and the task
 (google-research/electra's settings with the paper's learning rates: for a small encoder on RTE, learning rate
@@ -19,10 +24,14 @@ from electra_tf import config_io, settings
 from electra_tf.cli import common
 from electra_tf.models import finetuning_recipe
 from electra_tf.optimizers import layerwise_decay
-from electra_tf.training import finetune
+from electra_tf.training import finetune, finetune_squad
+
+SQUAD_FILES = {"squad_v1.1": "dev-v1.1.json", "squad_v2.0": "dev-v2.0-half.json"}
 
 _TASK = flags.DEFINE_string(
-    "task", None, "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli) or a task JSON file."
+    "task",
+    None,
+    "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli), a task JSON file, or squad_v1.1 / squad_v2.0.",
 )
 _DATA_DIR = flags.DEFINE_string("data_dir", str(settings.data_dir() / "glue"), "The GLUE root: one folder per task.")
 _SOURCE = flags.DEFINE_enum("source", "tsv", list(finetune.SOURCES), "Read GLUE TSV files, or TFDS's glue/* builders.")
@@ -44,6 +53,24 @@ _DO_PREDICT = flags.DEFINE_bool("do_predict", False, "Write GLUE submission file
 _EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None, "Also export the first trial for TF Serving here (<export_dir>/<version>/)."
 )
+_SQUAD_FILE = flags.DEFINE_string(
+    "squad_file", None, "SQuAD: the file to score (and split by article); defaults to the shared dev file."
+)
+_SQUAD_TRAIN_FILE = flags.DEFINE_string("squad_train_file", None, "SQuAD: a separate training file (train-v1.1.json).")
+_SQUAD = {
+    "doc_stride": flags.DEFINE_integer("doc_stride", None, "SQuAD: tokens between window starts (default 128)."),
+    "max_query_length": flags.DEFINE_integer("max_query_length", None, "SQuAD: question tokens kept (default 64)."),
+    "max_answer_length": flags.DEFINE_integer("max_answer_length", None, "SQuAD: longest answer (default 30)."),
+    "held_out_articles": flags.DEFINE_integer(
+        "held_out_articles", None, "SQuAD: articles held out for scoring (default: 10 for v1.1, 4 for v2.0)."
+    ),
+    "no_answer_threshold": flags.DEFINE_float(
+        "no_answer_threshold", None, "SQuAD 2.0: no answer above this no-answer logit (default -2.75, GR's)."
+    ),
+    "on_bad_example": flags.DEFINE_enum(
+        "on_bad_example", None, ["error", "skip"], "SQuAD: stop at, or skip and count, bad questions."
+    ),
+}
 _VERBOSE = flags.DEFINE_integer("keras_verbose", 1, "Keras progress: 0 silent, 1 progress bar, 2 a line per epoch.")
 
 _OVERRIDES = {
@@ -99,7 +126,12 @@ _OVERRIDES = {
 def main(argv: list[str]) -> None:
     common.reject_positional(argv)
     if not _TASK.value:
-        raise ValueError("--task is required: a GLUE task name or a task JSON file.")
+        raise ValueError("--task is required: a GLUE task name, a task JSON file, or squad_v1.1 / squad_v2.0.")
+    if _TASK.value in SQUAD_FILES:
+        return _squad()
+    squad_only = sorted(name for name, flag in {**_SQUAD, "squad_file": _SQUAD_FILE}.items() if flag.present)
+    if squad_only:
+        raise ValueError(f"--{', --'.join(squad_only)} apply to SQuAD only, not to --task={_TASK.value}.")
     config = config_io.load(finetune.FinetuningConfig, _CONFIG.value) if _CONFIG.value else finetune.FinetuningConfig()
     config = dataclasses.replace(config, **{k: f.value for k, f in _OVERRIDES.items() if f.value is not None})
     model_dir = _MODEL_DIR.value or str(
@@ -117,6 +149,33 @@ def main(argv: list[str]) -> None:
         export_dir=_EXPORT_DIR.value,
         source=_SOURCE.value,
         tfds_download=_TFDS_DOWNLOAD.value,
+        verbose=_VERBOSE.value,
+    )
+    print(
+        json.dumps(
+            {"task": results["task"], "model_dir": model_dir, "recipe": results["recipe"], "dev": results["dev"]}
+        )
+    )
+
+
+def _squad() -> None:
+    fields = {field.name for field in dataclasses.fields(finetune_squad.SquadConfig)}
+    glue_only = sorted(name for name, flag in _OVERRIDES.items() if flag.present and name not in fields)
+    glue_only += [name for name, flag in (("do_predict", _DO_PREDICT), ("export_dir", _EXPORT_DIR)) if flag.present]
+    if glue_only or _CONFIG.present or _SOURCE.present:
+        named = glue_only + ["config"] * _CONFIG.present + ["source"] * _SOURCE.present
+        raise ValueError(f"--{', --'.join(named)} do not apply to --task={_TASK.value} (yet).")
+    values = {name: flag.value for name, flag in {**_OVERRIDES, **_SQUAD}.items() if flag.value is not None}
+    config = finetune_squad.SquadConfig(**{name: value for name, value in values.items() if name in fields})
+    squad_file = _SQUAD_FILE.value or str(settings.data_dir() / "squad" / SQUAD_FILES[_TASK.value])
+    model_dir = _MODEL_DIR.value or str(settings.output_dir() / "finetune" / _TASK.value)
+    results = finetune_squad.run_squad_finetuning(
+        squad_file,
+        _PRETRAINED.value,
+        model_dir,
+        config,
+        num_trials=_NUM_TRIALS.value,
+        train_file=_SQUAD_TRAIN_FILE.value,
         verbose=_VERBOSE.value,
     )
     print(

@@ -81,5 +81,31 @@ class WordPieceTokenizer:
         """
         return self._tokenizer.tokenize(self._normalize(texts))
 
+    def tokenize_with_offsets(self, texts: tf.Tensor) -> tuple:
+        """Tokenizes a batch of strings and says where each token came from, in bytes of the *original* text.
+
+        Offsets are what question answering and tagging map answers and words through. `FastBertTokenizer`
+        computes them against the text it was given, and its own normalization (lower-casing with accent
+        stripping) keeps them on the original; a separate lower-casing or accent-stripping pass would move them.
+
+        Args:
+            texts: string tensor of shape `(batch,)`.
+
+        Returns:
+            `(ids, starts, ends)`: int32, int64 and int64 `RaggedTensor`s of shape `(batch, (num_tokens))`. Token
+            `i` of text `b` covers bytes `[starts[b, i], ends[b, i])` of `texts[b]`.
+
+        Raises:
+            ValueError: for lower-casing without accent stripping, or accent stripping without lower-casing, whose
+                normalization would move the offsets.
+        """
+        if self.lower_case != self.strip_accents:
+            raise ValueError(
+                f"Offsets into the original text need lower_case and strip_accents alike (both for uncased "
+                f"vocabularies, neither for cased ones), but lower_case={self.lower_case} and "
+                f"strip_accents={self.strip_accents}."
+            )
+        return self._tokenizer.tokenize_with_offsets(texts)
+
     def __call__(self, texts: tf.Tensor) -> tf.RaggedTensor:
         return self.tokenize(texts)

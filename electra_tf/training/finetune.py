@@ -368,7 +368,7 @@ def _train_and_score(
     )
     train_seconds = time.time() - started
     scores = {split: score(classifier, task, examples, config.eval_batch_size) for split, examples in dev.items()}
-    _write_scalars(os.path.join(trial_dir, "logs", "dev"), scores)
+    write_scalars(os.path.join(trial_dir, "logs", "dev"), scores)
     classifier.save_finetuned(os.path.join(trial_dir, "model"))
     return {
         "seed": seed,
@@ -393,7 +393,8 @@ def _subset(examples, index):
     )
 
 
-def _write_scalars(logdir: str, scores: dict) -> None:
+def write_scalars(logdir: str, scores: dict) -> None:
+    """Writes {split: {metric: value}} as TensorBoard scalars at step 0."""
     writer = tf.summary.create_file_writer(logdir)
     with writer.as_default():
         for split, values in scores.items():

@@ -127,3 +127,41 @@ def test_finetune_bad_inputs(saved_encoder, glue_dir, tmp_path):
     malformed = run_binary("finetune", "--task=rte", f"--data_dir={tmp_path / 'glue'}", *common)
     assert malformed.returncode == 2 and "train.tsv:6: has 3 columns, expected 4" in malformed.stderr
     assert "--on_bad_row=skip" in malformed.stderr
+
+
+def test_finetune_squad_end_to_end_and_flags_that_do_not_apply(saved_encoder, data_dir, tmp_path):
+    document = json.loads((data_dir / "squad" / "dev-v1.1.json").read_text(encoding="utf-8"))
+    first, last = document["data"][0], document["data"][-1]
+    cut = dict(
+        document, data=[dict(first, paragraphs=first["paragraphs"][:3]), dict(last, paragraphs=last["paragraphs"][:1])]
+    )
+    squad_file = tmp_path / "cut.json"
+    squad_file.write_text(json.dumps(cut), encoding="utf-8")
+    model_dir = tmp_path / "squad"
+    common = ("--task=squad_v1.1", f"--pretrained={saved_encoder}", f"--squad_file={squad_file}")
+    result = run_binary(
+        "finetune",
+        *common,
+        f"--model_dir={model_dir}",
+        "--held_out_articles=1",
+        "--sequence_length=64",
+        "--doc_stride=32",
+        "--max_query_length=16",
+        "--batch_size=16",
+        "--keras_verbose=0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Fine-tuning recipe for squad_v1.1:" in result.stdout and "epochs=2 (recipe)" in result.stdout
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(summary["dev"]["held_out"]) == {"exact_match", "f1"}
+    predictions = json.loads((model_dir / "trial_0" / "predictions.json").read_text())
+    assert set(predictions) == {qa["id"] for p in cut["data"][1]["paragraphs"] for qa in p["qas"]}
+
+    refused = run_binary("finetune", *common, f"--model_dir={tmp_path / 'x'}", "--double_unordered", "--do_predict")
+    assert (
+        refused.returncode == 2
+        and "--double_unordered, --do_predict do not apply to --task=squad_v1.1" in refused.stderr
+    )
+    glue = run_binary("finetune", "--task=rte", f"--pretrained={saved_encoder}", "--doc_stride=64")
+    assert glue.returncode == 2 and "--doc_stride apply to SQuAD only, not to --task=rte" in glue.stderr
+    assert not (tmp_path / "x").exists()

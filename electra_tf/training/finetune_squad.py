@@ -1,0 +1,244 @@
+"""SQuAD fine-tuning runs: fine-tune a pre-trained encoder N times (seeds) on a SQuAD file's training articles,
+answer the held-out articles, score them with SQuAD's EM and F1, and report the median and spread.
+
+    results = run_squad_finetuning("../shared/data/squad/dev-v1.1.json", "data/models/tiny/discriminator",
+                                   "data/finetune/squad_v1.1", SquadConfig(), num_trials=3)
+
+Only dev files are available offline, so a file is split by article (`squad.split_by_article`: the last 10 articles
+of v1.1, the last 4 of the 2.0 half, unless `held_out_articles` says otherwise); with a separate training file
+(`train_file`), all of the evaluation file is scored. The recipe is the GLUE one for the encoder's size with SQuAD's
+2 epochs; windows are google-research/electra's (512 tokens, stride 128, questions cut to 64), which a CPU run will
+want to shorten.
+
+Outputs in `model_dir`: `results.json`, `squad_config.json` (with the recipe filled in) and per trial `trial_<k>/`
+with the model, TensorBoard logs, `predictions.json` in the official format ({id: answer}, "" for no answer) and,
+for SQuAD 2.0, `null_odds.json` ({id: no-answer logit}), the official script's `--na-prob-file`.
+"""
+
+import dataclasses
+import json
+import os
+import time
+from typing import Optional
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from electra_tf import config_io, io_utils
+from electra_tf.models import finetuning_recipe, qa_decoding
+from electra_tf.models.electra_question_answerer import ElectraQuestionAnswerer
+from electra_tf.tasks import squad, squad_metrics
+from electra_tf.training import finetune
+
+
+@dataclasses.dataclass(frozen=True)
+class SquadConfig:
+    """SQuAD fine-tuning settings. Recipe settings left None follow the encoder's size (`finetuning_recipe`).
+
+    Args:
+        learning_rate, layerwise_decay, layerwise_rule, weight_decay, warmup_fraction, batch_size, clip_norm,
+            bias_correction, model_size: as in `finetune.FinetuningConfig`.
+        epochs: int or None. Recipe: 2 (google-research/electra's for SQuAD).
+        sequence_length: int. Window length. Defaults to 512 (GR's).
+        doc_stride: int. Defaults to 128.
+        max_query_length: int. Defaults to 64.
+        max_answer_length: int. Defaults to 30.
+        joint: bool. GR's joint start-end head. Defaults to True.
+        no_answer_threshold: float. SQuAD 2.0: no answer where the no-answer logit is above it. Defaults to -2.75
+            (GR's `qa_na_threshold`).
+        held_out_articles: int or None. Articles of the file held out for scoring; None: 10 for 1.1, 4 for 2.0.
+        max_train_examples: int or None. Train on the first N training questions only. Defaults to None.
+        on_bad_example: str. "error" or "skip" bad questions of the files. Defaults to "error".
+        seed: int. Seed of the first trial; trial k uses seed + k. Defaults to 0.
+        random_encoder: bool. Re-initialize the encoder's weights: the control for what pre-training bought.
+    """
+
+    learning_rate: Optional[float] = None
+    layerwise_decay: Optional[float] = None
+    layerwise_rule: Optional[str] = None
+    weight_decay: Optional[float] = None
+    warmup_fraction: Optional[float] = None
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    clip_norm: Optional[float] = None
+    bias_correction: Optional[bool] = None
+    model_size: Optional[str] = None
+    sequence_length: int = 512
+    doc_stride: int = 128
+    max_query_length: int = 64
+    max_answer_length: int = 30
+    joint: bool = True
+    no_answer_threshold: float = qa_decoding.NO_ANSWER_THRESHOLD
+    held_out_articles: Optional[int] = None
+    max_train_examples: Optional[int] = None
+    on_bad_example: str = "error"
+    seed: int = 0
+    random_encoder: bool = False
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "max_train_examples", "max_answer_length", "held_out_articles"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be positive, but received {name}={value}.")
+        if self.on_bad_example not in squad.ON_BAD_EXAMPLE:
+            raise ValueError(
+                f"on_bad_example must be one of {squad.ON_BAD_EXAMPLE}, but received {self.on_bad_example!r}."
+            )
+
+    def recipe_overrides(self) -> dict:
+        return {name: getattr(self, name, None) for name in finetuning_recipe.FIELDS}
+
+
+@dataclasses.dataclass(frozen=True)
+class _SquadTask:
+    """What the recipe reads of a task."""
+
+    name: str
+    unordered: bool = False
+
+
+def run_squad_finetuning(
+    squad_file: str,
+    pretrained: str,
+    model_dir: str,
+    config: SquadConfig = SquadConfig(),
+    num_trials: int = 1,
+    train_file: Optional[str] = None,
+    verbose: int = 1,
+) -> dict:
+    """Fine-tunes `pretrained` on SQuAD `num_trials` times and returns (and writes) the results.
+
+    Args:
+        squad_file: str. A SQuAD file in the official format: split by article, or scored whole with `train_file`.
+        pretrained: str. A saved encoder folder.
+        model_dir: str. Where results, models, predictions and logs go.
+        config: `SquadConfig`.
+        num_trials: int. Runs with seeds `config.seed + k`. Defaults to 1.
+        train_file: str or None. A separate training file (`train-v1.1.json`). Defaults to None.
+        verbose: int. Keras progress. Defaults to 1.
+    """
+    if num_trials < 1:
+        raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
+    io_utils.check_output_dir(model_dir, "model_dir")
+    train, held_out = _read(squad_file, train_file, config)
+    task = _SquadTask(f"squad_v{held_out.version}")
+    trials, recipe, sources = [], None, None
+    for trial in range(num_trials):
+        seed = config.seed + trial
+        keras.utils.set_random_seed(seed)
+        model = ElectraQuestionAnswerer.from_pretrained(
+            pretrained,
+            sequence_length=config.sequence_length,
+            doc_stride=config.doc_stride,
+            max_query_length=config.max_query_length,
+            random_encoder=config.random_encoder,
+            joint=config.joint,
+            max_answer_length=config.max_answer_length,
+            no_answer_threshold=config.no_answer_threshold if held_out.has_unanswerable else None,
+        )
+        if trial == 0:
+            recipe, sources = finetuning_recipe.resolve(config.recipe_overrides(), model.encoder.encoder_config, task)
+            print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
+        model.compile(**_compile_arguments(recipe))
+        if trial == 0:
+            tf.io.gfile.makedirs(model_dir)
+            resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS if hasattr(config, name)}
+            config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "squad_config.json"))
+        trial_dir = os.path.join(model_dir, f"trial_{trial}")
+        record = {"trial": trial, **_train_and_score(model, recipe, train, held_out, trial_dir, seed, verbose)}
+        logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
+        trials.append(record)
+        keras.backend.clear_session()
+    results = {
+        "task": task.name,
+        "pretrained": pretrained,
+        "squad_file": squad_file,
+        "train_file": train_file,
+        "num_train_questions": len(train),
+        "num_held_out_questions": len(held_out),
+        "held_out_titles": sorted({example.title for example in held_out.examples}),
+        "recipe": dict(dataclasses.asdict(recipe), source=sources),
+        "dev": finetune.summarize(trials),
+        "trials": trials,
+    }
+    io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _read(squad_file: str, train_file: Optional[str], config: SquadConfig) -> tuple:
+    evaluation = squad.read_squad(squad_file, config.on_bad_example)
+    if train_file:
+        train, held_out = squad.read_squad(train_file, config.on_bad_example), evaluation
+    else:
+        train, held_out = squad.split_by_article(evaluation, config.held_out_articles)
+    if config.max_train_examples is not None:
+        train = dataclasses.replace(train, examples=train.examples[: config.max_train_examples])
+    logging.info("SQuAD %s: %d training questions, %d held out", held_out.version, len(train), len(held_out))
+    return train, held_out
+
+
+def _compile_arguments(recipe) -> dict:
+    return dict(
+        learning_rate=recipe.learning_rate,
+        layerwise_decay_rate=recipe.layerwise_decay,
+        layerwise_rule=recipe.layerwise_rule,
+        weight_decay=recipe.weight_decay,
+        warmup_fraction=recipe.warmup_fraction,
+        clip_norm=recipe.clip_norm,
+        bias_correction=recipe.bias_correction,
+        model_size=recipe.model_size,
+    )
+
+
+def _train_and_score(model, recipe, train, held_out, trial_dir: str, seed: int, verbose: int) -> dict:
+    """Fits one trial, answers the held-out questions, scores and writes them; returns its record."""
+    dataset = model.to_dataset(train.examples, recipe.batch_size, shuffle=True, seed=seed)
+    started = time.time()
+    model.fit(
+        dataset,
+        epochs=recipe.epochs,
+        verbose=verbose,
+        callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
+    )
+    train_seconds = time.time() - started
+    started = time.time()
+    answers = model.predict(held_out.examples)
+    predict_seconds = time.time() - started
+    scores = score(held_out, answers, model.no_answer_threshold)
+    write_predictions(held_out, answers, trial_dir)
+    finetune.write_scalars(os.path.join(trial_dir, "logs", "dev"), {"held_out": scores})
+    model.save_finetuned(os.path.join(trial_dir, "model"))
+    return {
+        "seed": seed,
+        "dev": {"held_out": scores},
+        "train_windows": int(dataset.cardinality()) * recipe.batch_size,
+        "train_seconds": round(train_seconds, 1),
+        "seconds_per_epoch": round(train_seconds / recipe.epochs, 1),
+        "predict_seconds": round(predict_seconds, 1),
+    }
+
+
+def score(held_out: squad.SquadSet, answers: list, no_answer_threshold: Optional[float]) -> dict:
+    """SQuAD's figures for `predict`'s answers: 1.1's, or 2.0's from the spans and no-answer logits, with the
+    threshold applied as the official script applies `--na-prob-thresh` (and its best thresholds)."""
+    if not held_out.has_unanswerable:
+        return squad_metrics.evaluate_v1(held_out.examples, _by_id(held_out, answers, "answer"))
+    spans = _by_id(held_out, answers, "span")
+    null_odds = _by_id(held_out, answers, "no_answer_logit")
+    threshold = qa_decoding.NO_ANSWER_THRESHOLD if no_answer_threshold is None else no_answer_threshold
+    return squad_metrics.evaluate_v2(held_out.examples, spans, null_odds, na_prob_thresh=threshold)
+
+
+def write_predictions(held_out: squad.SquadSet, answers: list, directory: str) -> None:
+    """`predictions.json` ({id: answer}) and, for SQuAD 2.0, `null_odds.json`, as the official scripts read them."""
+    tf.io.gfile.makedirs(directory)
+    predictions = _by_id(held_out, answers, "answer")
+    io_utils.write_text_atomic(os.path.join(directory, "predictions.json"), json.dumps(predictions) + "\n")
+    if held_out.has_unanswerable:
+        null_odds = _by_id(held_out, answers, "no_answer_logit")
+        io_utils.write_text_atomic(os.path.join(directory, "null_odds.json"), json.dumps(null_odds) + "\n")
+
+
+def _by_id(held_out: squad.SquadSet, answers: list, key: str) -> dict:
+    return {example.qid: answer[key] for example, answer in zip(held_out.examples, answers, strict=True)}
