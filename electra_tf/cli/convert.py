@@ -4,8 +4,10 @@
     bin/convert --from=google --to=electra_tf --src=electra_small/ --vocab_file=electra_small/vocab.txt \\
         --num_heads=4 --dst=converted            # writes converted/discriminator and converted/generator
     bin/convert --from=electra_tf --to=hf --src=data/models/tiny/discriminator --dst=hf/tiny-discriminator
+    bin/convert --from=hf --src=electra-small-squad2/ --dst=converted/squad   # a fine-tuned question answerer
 
-The electra_tf form is a saved encoder folder with its head; `bin/finetune --pretrained` and
+The electra_tf form is a saved encoder folder with its head, or, for an HF `ElectraForQuestionAnswering`, a fine-tuned
+`ElectraQuestionAnswerer` folder (`ElectraQuestionAnswerer.from_finetuned`); `bin/finetune --pretrained` and
 `bin/pretrain --init_from` (the parent folder) read it. Nothing is written to --dst unless the conversion succeeds.
 """
 
@@ -14,6 +16,7 @@ import os
 
 from absl import flags
 
+from electra_tf import io_utils
 from electra_tf.cli import common
 from electra_tf.interop import google, hf
 from electra_tf.models import saving
@@ -56,6 +59,16 @@ def _write(converted, destination: str) -> str:
     return destination
 
 
+def _write_question_answerer(src: str) -> str:
+    """An HF ElectraForQuestionAnswering as a fine-tuned question answerer, written whole or not at all."""
+    if _TO.value != "electra_tf":
+        raise ValueError(f"{src} is an {hf.QUESTION_ANSWERING}: it converts to electra_tf only.")
+    model = hf.load_hf_question_answerer(src, _ALLOW_PICKLE.value)
+    with io_utils.staged_directory(_DST.value) as staging:
+        model.save_finetuned(staging)
+    return _DST.value
+
+
 def main(argv: list[str]) -> None:
     common.reject_positional(argv)
     if not _FROM.value or not _SRC.value or not _DST.value:
@@ -73,6 +86,9 @@ def main(argv: list[str]) -> None:
     else:
         if _FROM.value == "hf":
             src = hf.download(_SRC.value) if _HUB_DOWNLOAD.value else _SRC.value
+            if hf.architecture(src) == hf.QUESTION_ANSWERING:
+                print(json.dumps({"written": [_write_question_answerer(src)]}))
+                return
             model = hf.load_hf(src, _ALLOW_PICKLE.value)
         else:
             model = saving.load(_SRC.value)

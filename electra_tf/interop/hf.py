@@ -2,9 +2,10 @@
 back. Tensors are read and written with the `safetensors` package's numpy API: no torch needed.
 
 `ElectraForPreTraining` maps to an encoder plus the discriminator head, `ElectraForMaskedLM` to an encoder plus the
-generator head, `ElectraModel` to an encoder alone. HF computes GELU exactly (`hidden_act="gelu"`, as
-google-research/electra does) except where a config says "gelu_new" (the tanh form), and its generator head always
-uses the exact one; imports set ours to match.
+generator head, `ElectraModel` to an encoder alone, and `ElectraForQuestionAnswering` to a fine-tuned
+`ElectraQuestionAnswerer` with HF's independent start and end logits (`qa_outputs`). HF computes GELU exactly
+(`hidden_act="gelu"`, as google-research/electra does) except where a config says "gelu_new" (the tanh form), and
+its generator head always uses the exact one; imports set ours to match.
 Pickle-based `pytorch_model.bin` files run code when loaded, so they are refused unless `allow_pickle=True`.
 """
 
@@ -28,6 +29,7 @@ ARCHITECTURES = {
     "ElectraForMaskedLM": saving.GENERATOR,
     "ElectraModel": None,
 }
+QUESTION_ANSWERING = "ElectraForQuestionAnswering"
 ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"}
 PREFIX = "electra."
 # Keys HF writes that hold no weights of ours: buffers, and the generator's output layer (tied to the embeddings).
@@ -61,10 +63,10 @@ def read_config(src: str) -> dict:
         raise FileNotFoundError(f"{src} lacks config.json: it is not an HF model directory.")
     config = io_utils.read_json(path)
     architectures = config.get("architectures") or ["ElectraModel"]
-    if config.get("model_type", "electra") != "electra" or architectures[0] not in ARCHITECTURES:
+    if config.get("model_type", "electra") != "electra" or architectures[0] not in (*ARCHITECTURES, QUESTION_ANSWERING):
         raise ValueError(
             f"{path}: architecture {architectures[0]!r} (model_type {config.get('model_type')!r}) is not one "
-            f"electra_tf imports; supported: {sorted(ARCHITECTURES)}."
+            f"electra_tf imports; supported: {sorted([*ARCHITECTURES, QUESTION_ANSWERING])}."
         )
     return config
 
@@ -140,14 +142,17 @@ def assign(variables: dict, rows: list, tensors: dict, name_of, from_torch: bool
     return {name_of(row) for row in rows}
 
 
-def load_hf(src: str, allow_pickle: bool = False) -> saving.SavedEncoder:
-    """Builds our encoder (and head) from an HF directory."""
-    config = read_config(src)
+def architecture(src: str) -> str:
+    """The HF architecture of `src` ("ElectraModel" when config.json names none)."""
+    return (read_config(src).get("architectures") or ["ElectraModel"])[0]
+
+
+def _encoder(src: str, config: dict, tensors: dict) -> tuple:
+    """(encoder, vocabulary, tensor names used) from an HF directory's encoder tensors."""
     vocab_path = os.path.join(src, VOCAB_FILE)
     if not tf.io.gfile.exists(vocab_path):
         raise FileNotFoundError(f"{src} lacks {VOCAB_FILE}.")
     vocabulary = Vocabulary.load(vocab_path)
-    tensors = read_tensors(src, allow_pickle)
     encoder_config = encoder_config_from_hf(config)
     if vocabulary.size != encoder_config.vocab_size:
         raise ValueError(
@@ -157,21 +162,75 @@ def load_hf(src: str, allow_pickle: bool = False) -> saving.SavedEncoder:
     encoder = ElectraEncoder.from_encoder_config(encoder_config)
     rows = name_mapping.encoder_rows(encoder_config.num_layers, encoder.embeddings_projection is not None)
     used = assign(saving.variables_by_path(encoder), rows, tensors, lambda r: PREFIX + r.hf, True, src)
-    kind = ARCHITECTURES[(config.get("architectures") or ["ElectraModel"])[0]]
-    head, head_act = None, encoder_config.hidden_act
-    if kind is not None:
-        head_act = encoder_config.hidden_act if kind == saving.DISCRIMINATOR else "gelu"  # HF's generator head.
-        head = saving.build_head(kind, encoder, head_act)
-        used |= assign(saving.variables_by_path(head), name_mapping.head_rows(kind), tensors, lambda r: r.hf, True, src)
+    return encoder, vocabulary, used
+
+
+def _check_all_used(src: str, tensors: dict, used: set) -> None:
     unexpected = sorted(set(tensors) - used - set(IGNORED))
     if unexpected:
         raise ValueError(
             f"{src} has tensor(s) electra_tf does not know: {unexpected[:12]}. Is it an ELECTRA checkpoint?"
         )
+
+
+def load_hf(src: str, allow_pickle: bool = False) -> saving.SavedEncoder:
+    """Builds our encoder (and head) from an HF directory."""
+    config = read_config(src)
+    kind_name = (config.get("architectures") or ["ElectraModel"])[0]
+    if kind_name == QUESTION_ANSWERING:
+        raise ValueError(
+            f"{src} is an {QUESTION_ANSWERING} (a fine-tuned model, not a pre-trained encoder): import it with "
+            "load_hf_question_answerer, which bin/convert uses for it."
+        )
+    tensors = read_tensors(src, allow_pickle)
+    encoder, vocabulary, used = _encoder(src, config, tensors)
+    encoder_config = encoder.encoder_config
+    kind = ARCHITECTURES[kind_name]
+    head, head_act = None, encoder_config.hidden_act
+    if kind is not None:
+        head_act = encoder_config.hidden_act if kind == saving.DISCRIMINATOR else "gelu"  # HF's generator head.
+        head = saving.build_head(kind, encoder, head_act)
+        used |= assign(saving.variables_by_path(head), name_mapping.head_rows(kind), tensors, lambda r: r.hf, True, src)
+    _check_all_used(src, tensors, used)
     lower_case, strip_accents = _tokenizer_flags(src)
     return saving.SavedEncoder(
         encoder, vocabulary, tokenizer_settings(vocabulary, lower_case, strip_accents), head, kind, head_act
     )
+
+
+def load_hf_question_answerer(src: str, allow_pickle: bool = False, **windows):
+    """An `ElectraQuestionAnswerer` from an HF `ElectraForQuestionAnswering` directory.
+
+    HF's head is one dense(2) per token, start and end logits independent (`SpanHead(joint=False)`), with no
+    answerability classifier. Our logits equal HF's where an answer may start or end (`[CLS]`, the context and its
+    final `[SEP]`) and are 1000 lower elsewhere, google-research/electra's mask.
+
+    Args:
+        src: str. The HF directory.
+        allow_pickle: bool. Allow a pickle-based `pytorch_model.bin`. Defaults to False.
+        **windows: `QuestionAnsweringPreprocessor` settings (`sequence_length`, `doc_stride`, `max_query_length`);
+            `sequence_length` defaults to 384 (HF's SQuAD examples) or the encoder's maximum if smaller.
+    """
+    from electra_tf.models.electra_question_answerer import ElectraQuestionAnswerer
+    from electra_tf.models.qa_preprocessor import QuestionAnsweringPreprocessor
+
+    config = read_config(src)
+    if (config.get("architectures") or [None])[0] != QUESTION_ANSWERING:
+        raise ValueError(f"{src} is not an {QUESTION_ANSWERING} checkpoint (config.json's architectures).")
+    tensors = read_tensors(src, allow_pickle)
+    encoder, vocabulary, used = _encoder(src, config, tensors)
+    lower_case, strip_accents = _tokenizer_flags(src)
+    windows.setdefault("sequence_length", min(384, encoder.encoder_config.max_position_embeddings))
+    preprocessor = QuestionAnsweringPreprocessor(
+        vocabulary, lower_case=lower_case, strip_accents=strip_accents, **windows
+    )
+    model = ElectraQuestionAnswerer(encoder, joint=False, answerable=False, preprocessor=preprocessor)
+    length = 8
+    model({name: tf.ones([1, length], tf.int32) for name in ("token_ids", "segment_ids", "padding_mask")})
+    head = {"qa_outputs/kernel": model.head.qa_outputs.kernel, "qa_outputs/bias": model.head.qa_outputs.bias}
+    used |= assign(head, name_mapping.QA_HEAD_ROWS, tensors, lambda r: r.hf, True, src)
+    _check_all_used(src, tensors, used)
+    return model
 
 
 def _tokenizer_flags(src: str):

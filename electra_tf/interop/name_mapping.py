@@ -111,6 +111,9 @@ GENERATOR_HEAD_ROWS = [
     Row("generator_predictions/output_bias", "generator_lm_head.bias", "generator_predictions/output_bias", COPY),
 ]
 
+# HF ElectraForQuestionAnswering's span head: one dense(2), start and end logits (no Google counterpart).
+QA_HEAD_ROWS = _pair("qa_outputs", "qa_outputs", "", DENSE)
+
 
 def head_rows(kind: str) -> list:
     """The rows of a pre-training head: "discriminator" or "generator" (`models.saving.HEAD_KINDS`)."""

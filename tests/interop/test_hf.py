@@ -155,3 +155,44 @@ def test_finetune_starts_from_an_imported_checkpoint(hf_dir, tmp_path, glue_dir)
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["task"] == "rte"
+
+
+def test_question_answering_import_matches_pytorch(vocabulary, tmp_path):
+    torch.manual_seed(1)
+    config = transformers.ElectraConfig(vocab_size=vocabulary.size, **SIZES)
+    model = transformers.ElectraForQuestionAnswering(config).eval()
+    model.save_pretrained(str(tmp_path / "hf"))
+    vocabulary.save(str(tmp_path / "hf" / "vocab.txt"))
+    ours = hf.load_hf_question_answerer(str(tmp_path / "hf"), sequence_length=64, doc_stride=16, max_query_length=8)
+    ids, segments, mask = _inputs(vocabulary.size)
+    with torch.no_grad():
+        theirs = model(
+            input_ids=torch.tensor(ids).long(),
+            token_type_ids=torch.tensor(segments).long(),
+            attention_mask=torch.tensor(mask).long(),
+        )
+    outputs = ours({"token_ids": ids, "segment_ids": segments, "padding_mask": mask, "start_positions": ids[:, 0] * 0})
+    answer_mask = np.maximum(mask * segments, np.eye(1, ids.shape[1], dtype=int))  # [CLS], context, final [SEP].
+    penalty = (1 - answer_mask) * 1000.0  # google-research/electra's mask: HF has none.
+    for name, logits in (("start_logits", theirs.start_logits), ("end_logits", theirs.end_logits)):
+        np.testing.assert_allclose(outputs[name].numpy() + penalty, logits.numpy(), atol=1e-4)
+    answers = ours.predict({"question": ["Who won?"], "context": ["The Denver Broncos won the game in 2016."]})
+    assert answers[0]["start_char"] == -1 or answers[0]["span"] in "The Denver Broncos won the game in 2016."
+    with pytest.raises(
+        ValueError, match="is an ElectraForQuestionAnswering .* import it with load_hf_question_answerer"
+    ):
+        hf.load_hf(str(tmp_path / "hf"))
+    from electra_tf.models.electra_question_answerer import ElectraQuestionAnswerer
+    from tests.cli.test_binaries import run_binary
+
+    result = run_binary("convert", "--from=hf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'qa'}")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"written": [str(tmp_path / "qa")]}
+    converted = ElectraQuestionAnswerer.from_finetuned(str(tmp_path / "qa"))
+    assert converted.preprocessor.sequence_length == 384 and not converted.head.joint
+    again = converted(
+        {"token_ids": ids, "segment_ids": segments, "padding_mask": mask, "start_positions": ids[:, 0] * 0}
+    )
+    np.testing.assert_array_equal(again["start_logits"].numpy(), outputs["start_logits"].numpy())
+    refused = run_binary("convert", "--from=hf", "--to=hf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'back'}")
+    assert refused.returncode == 2 and "it converts to electra_tf only" in refused.stderr
