@@ -1,15 +1,17 @@
-"""bin/export: writes a fine-tuned classifier as a TF Serving SavedModel that takes raw text.
+"""bin/export: writes a fine-tuned classifier or question answerer as a TF Serving SavedModel that takes raw text.
 
 bin/export --finetuned=data/finetune/sst-2/trial_0/model --export_dir=exports/sst2
 """
 
 import json
+import os
 
 from absl import flags
 
 from electra_tf import io_utils
 from electra_tf.cli import common
-from electra_tf.export import serving
+from electra_tf.export import qa_serving, serving
+from electra_tf.models import electra_question_answerer
 from electra_tf.models.electra_classifier import ElectraClassifier
 
 _FINETUNED = flags.DEFINE_string("finetuned", None, "A fine-tuned model folder (bin/finetune's trial_<k>/model).")
@@ -35,10 +37,16 @@ def main(argv: list[str]) -> None:
     if not _FINETUNED.value or not _EXPORT_DIR.value:
         raise ValueError("--finetuned and --export_dir are required.")
     io_utils.check_output_dir(_EXPORT_DIR.value, "--export_dir")
-    classifier = ElectraClassifier.from_finetuned(_FINETUNED.value)
-    path = serving.export_classifier(
-        classifier, _EXPORT_DIR.value, _VERSION.value, _MODEL_NAME.value, _WARMUP.value, _COMPUTE_DTYPE.value
-    )
+    if os.path.exists(os.path.join(_FINETUNED.value, electra_question_answerer.MODEL_FILE)):
+        model = electra_question_answerer.ElectraQuestionAnswerer.from_finetuned(_FINETUNED.value)
+        path = qa_serving.export_question_answerer(
+            model, _EXPORT_DIR.value, _VERSION.value, _MODEL_NAME.value, _WARMUP.value, _COMPUTE_DTYPE.value
+        )
+    else:
+        classifier = ElectraClassifier.from_finetuned(_FINETUNED.value)
+        path = serving.export_classifier(
+            classifier, _EXPORT_DIR.value, _VERSION.value, _MODEL_NAME.value, _WARMUP.value, _COMPUTE_DTYPE.value
+        )
     print(json.dumps({"export": path}))
 
 

@@ -67,6 +67,16 @@ class ElectraQuestionAnswerer(FinetuningModel, keras.Model):
         self.no_answer_threshold = no_answer_threshold
         self.preprocessor = preprocessor
 
+    @property
+    def no_answer_threshold(self) -> Optional[float]:
+        """The no-answer logit above which `predict` answers "" (None: never). Setting it applies to the next call."""
+        return self._no_answer_threshold
+
+    @no_answer_threshold.setter
+    def no_answer_threshold(self, value: Optional[float]) -> None:
+        self._no_answer_threshold = None if value is None else float(value)
+        self._answer_function = None  # Traced with the old threshold.
+
     @classmethod
     def from_pretrained(
         cls,
@@ -221,7 +231,7 @@ class ElectraQuestionAnswerer(FinetuningModel, keras.Model):
 
     def answer_function(self):
         """A `tf.function` from one (question, context) pair to its decoded answer: what serving exports too."""
-        if getattr(self, "_answer_function", None) is None:
+        if self._answer_function is None:
             if self.preprocessor is None:
                 raise ValueError("This model has no preprocessor, so it cannot take raw strings.")
 

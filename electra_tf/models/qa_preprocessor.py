@@ -107,12 +107,13 @@ class QuestionAnsweringPreprocessor(tf.Module):
             raise ValueError(f"{directory}: vocab.txt is not the vocabulary {PREPROCESSOR_FILE} was saved with.")
         return cls(vocabulary, **config)
 
-    def windows(self, question, context, answer=None, is_impossible=None) -> dict:
+    def windows(self, question, context, answer=None, is_impossible=None, max_windows: Optional[int] = None) -> dict:
         """One example's windows.
 
         Args:
             question: scalar string.
             context: scalar string.
+            max_windows: int or None. Keep only the first windows: a context beyond them is not read. None keeps all.
             answer: int `(2,)`, the answer's bytes `[begin, end)` in `context` (see `byte_span`), or None.
             is_impossible: scalar bool, or None (False).
 
@@ -124,7 +125,7 @@ class QuestionAnsweringPreprocessor(tf.Module):
         """
         query = self.tokenizer.tokenize(tf.reshape(question, [1]))[0][: self.max_query_length]
         ids, starts, ends = (t[0] for t in self.tokenizer.tokenize_with_offsets(tf.reshape(context, [1])))
-        layout = _Layout(tf.size(query), tf.size(ids), self.sequence_length, self.doc_stride)
+        layout = _Layout(tf.size(query), tf.size(ids), self.sequence_length, self.doc_stride, max_windows)
         pad = self.vocabulary.pad_id
         features = {
             "token_ids": layout.tokens(query, ids, self.vocabulary.cls_id, self.vocabulary.sep_id, pad),
@@ -132,7 +133,7 @@ class QuestionAnsweringPreprocessor(tf.Module):
             "padding_mask": tf.cast(layout.position <= layout.final_sep_position, tf.int32),
             "token_starts": layout.gather_context(tf.cast(starts, tf.int32), -1),
             "token_ends": layout.gather_context(tf.cast(ends, tf.int32), -1),
-            "is_max_context": layout.is_max_context(),
+            "is_max_context": layout.is_max_context(-(-(self.sequence_length - 3) // self.doc_stride)),
         }
         if answer is not None or is_impossible is not None:
             features.update(layout.labels(starts, ends, answer, is_impossible))
@@ -142,11 +143,13 @@ class QuestionAnsweringPreprocessor(tf.Module):
 class _Layout:
     """Where the windows of one example start and what each of their positions holds."""
 
-    def __init__(self, query_length, context_length, sequence_length: int, doc_stride: int):
+    def __init__(self, query_length, context_length, sequence_length: int, doc_stride: int, max_windows=None):
         self.query_length, self.context_length = query_length, context_length
         room = sequence_length - query_length - 3
         extra = tf.maximum(context_length - room, 0)
         count = 1 + (extra + doc_stride - 1) // doc_stride
+        if max_windows is not None:
+            count = tf.minimum(count, max_windows)
         self.window_starts = tf.range(count) * doc_stride  # (W,)
         self.window_lengths = tf.maximum(tf.minimum(room, context_length - self.window_starts), 0)
         self.position = tf.range(sequence_length)[tf.newaxis, :]  # (1, L)
@@ -171,17 +174,28 @@ class _Layout:
         after = p > self.final_sep_position
         return tf.where(after, pad_id, tf.where(self.final_sep, sep_id, tokens))
 
-    def is_max_context(self) -> tf.Tensor:
-        """GR's `_check_is_max_context` for every position of every window at once."""
-        document = tf.range(self.context_length)[tf.newaxis, :]  # (1, n)
-        starts, lengths = self.window_starts[:, tf.newaxis], self.window_lengths[:, tf.newaxis]  # (W, 1)
-        contains = (document >= starts) & (document < starts + lengths)
+    def is_max_context(self, reach: int) -> tf.Tensor:
+        """GR's `_check_is_max_context` for every position of every window at once.
+
+        A token lies in at most `reach` consecutive windows, so each window is compared with the `reach` before and
+        after it: memory grows with windows x sequence_length x (2 reach + 1), not with windows x context tokens.
+        Window w holds a token when it scores more than every earlier window holding it and at least as much as
+        every later one: the first window with the best score, as GR's strict `>` picks.
+        """
+        count = tf.size(self.window_starts)
+        index = tf.range(count)[:, tf.newaxis, tf.newaxis]  # (W, 1, 1)
+        offsets = tf.range(-reach, reach + 1)[tf.newaxis, tf.newaxis, :]  # (1, 1, J)
+        other = index + offsets
+        exists = (other >= 0) & (other < count)
+        other = tf.clip_by_value(other, 0, tf.maximum(count - 1, 0))
+        starts, lengths = tf.gather(self.window_starts, other), tf.gather(self.window_lengths, other)
+        document = self.document_index[:, :, tf.newaxis]  # (W, L, 1)
+        holds = exists & (document >= starts) & (document < starts + lengths)
         score = tf.cast(tf.minimum(document - starts, starts + lengths - 1 - document), tf.float64)
-        score = tf.where(contains, score + 0.01 * tf.cast(lengths, tf.float64), -1.0)
-        best = tf.reduce_max(score, axis=0, keepdims=True)
-        windows = tf.range(tf.size(self.window_starts))[:, tf.newaxis]
-        owner = tf.reduce_min(tf.where(score == best, windows, tf.size(self.window_starts)), axis=0)  # First on ties.
-        return self.in_context & (self.gather_context(owner, -1) == windows)
+        score = score + 0.01 * tf.cast(lengths, tf.float64)
+        own = score[:, :, reach : reach + 1]
+        beaten = holds & tf.where(offsets < 0, score >= own, score > own)
+        return self.in_context & ~tf.reduce_any(beaten, axis=-1)
 
     def labels(self, starts, ends, answer, is_impossible) -> dict:
         """GR's training labels: the answer's positions in windows holding all of it, (0, 0) elsewhere."""

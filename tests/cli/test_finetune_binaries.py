@@ -156,6 +156,11 @@ def test_finetune_squad_end_to_end_and_flags_that_do_not_apply(saved_encoder, da
     assert set(summary["dev"]["held_out"]) == {"exact_match", "f1"}
     predictions = json.loads((model_dir / "trial_0" / "predictions.json").read_text())
     assert set(predictions) == {qa["id"] for p in cut["data"][1]["paragraphs"] for qa in p["qas"]}
+    exported = run_binary(
+        "export", f"--finetuned={model_dir / 'trial_0' / 'model'}", f"--export_dir={tmp_path / 'export'}", "--nowarmup"
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout.strip().splitlines()[-1])["export"].endswith("/1")
 
     refused = run_binary("finetune", *common, f"--model_dir={tmp_path / 'x'}", "--double_unordered", "--do_predict")
     assert (

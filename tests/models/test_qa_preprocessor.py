@@ -140,3 +140,15 @@ def test_offsets_point_into_the_original_non_ascii_text(vocabulary):
 def test_settings_that_cannot_work_are_refused(vocabulary, kwargs, message):
     with pytest.raises(ValueError, match=message):
         QuestionAnsweringPreprocessor(vocabulary, **kwargs)
+
+
+def test_max_windows_keeps_the_first_windows(vocabulary, dev_examples):
+    preprocessor = QuestionAnsweringPreprocessor(vocabulary, sequence_length=32, doc_stride=8, max_query_length=8)
+    example = dev_examples[0]
+    question, context = tf.constant(example.question), tf.constant(example.context)
+    every = preprocessor.windows(question, context)
+    first = preprocessor.windows(question, context, max_windows=3)
+    assert every["token_ids"].shape[0] > 3 and first["token_ids"].shape[0] == 3
+    np.testing.assert_array_equal(first["token_ids"].numpy(), every["token_ids"].numpy()[:3])
+    # Only the last kept window can gain tokens: no later window competes for them any more.
+    np.testing.assert_array_equal(first["is_max_context"].numpy()[:2], every["is_max_context"].numpy()[:2])
