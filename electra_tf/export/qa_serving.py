@@ -9,9 +9,10 @@ no answer), `span` (the best span's text, kept when the no-answer threshold empt
 Tokenization, windowing (`QuestionAnsweringPreprocessor`), the forward pass (`InferenceQuestionAnswerer`) and span
 selection (`qa_decoding.decode`) all run in the graph, the same code `predict` runs.
 
-A context is read in at most `max_windows` windows (64 by default: about 8,000 word-pieces at GR's 512 tokens and
-stride 128): a longer one, such as 1 MB of text, is answered from its beginning, in bounded time and memory, where
-`predict` reads all of it; below that length the two give the same answers.
+A context is answered from at most `max_windows` windows (64 by default: about 8,000 word-pieces at GR's 512 tokens and
+stride 128): a longer one, such as 1 MB of text, is tokenized whole (time linear in its length) but answered from
+its beginning, with the model's time and memory bounded, where `predict` scores every window; below that length
+the two give the same answers.
 
 The export is held to the classifier's bar before it is published: only ops stock TF Serving runs, none that touch
 files, and answers identical to `predict`'s (text and offsets; scores within `SCORE_TOLERANCE`) on the warmup
@@ -92,6 +93,11 @@ def export_question_answerer(
     max_windows: int = MAX_WINDOWS,
 ) -> str:
     """Writes `model` (an `ElectraQuestionAnswerer` with a preprocessor) as `<export_dir>/<version>/`; returns it."""
+    if compute_dtype != "float32" or model.compute_dtype != "float32":
+        raise ValueError(
+            f"A question answerer exports in float32 only (compute_dtype={compute_dtype!r}, the model computes in "
+            f"{model.compute_dtype}): its answers must equal predict's, and bfloat16 moves span scores by about 1e-2."
+        )
     version = serving.next_version(export_dir) if version is None else int(version)
     final = os.path.join(export_dir, str(version))
     if tf.io.gfile.exists(final):

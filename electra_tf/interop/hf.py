@@ -202,8 +202,10 @@ def load_hf_question_answerer(src: str, allow_pickle: bool = False, **windows):
     """An `ElectraQuestionAnswerer` from an HF `ElectraForQuestionAnswering` directory.
 
     HF's head is one dense(2) per token, start and end logits independent (`SpanHead(joint=False)`), with no
-    answerability classifier. Our logits equal HF's where an answer may start or end (`[CLS]`, the context and its
-    final `[SEP]`) and are 1000 lower elsewhere, google-research/electra's mask.
+    answerability classifier, so the imported model answers every question: a SQuAD 2.0 checkpoint's null score
+    (BERT's `[CLS]` start + end against the best span) is not used yet. Our logits equal HF's where an answer may
+    start or end (`[CLS]`, the context and its final `[SEP]`) and are 1000 lower elsewhere, google-research/electra's
+    mask.
 
     Args:
         src: str. The HF directory.

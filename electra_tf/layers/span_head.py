@@ -1,9 +1,10 @@
 """The span head of extractive question answering: google-research/electra's SQuAD head, or BERT's and HF's.
 
 `joint=True` is google-research/electra's default (`joint_prediction`, `finetune/qa/qa_tasks.py`): the end logit
-at position j reads `[h_start; h_j]` through a 512-wide GELU layer, with the gold start in training (teacher forcing)
-and, at inference, each of the `beam_size` most likely starts. `joint=False` scores starts and ends independently
-with one dense(2) per token, as BERT and HF's `ElectraForQuestionAnswering` (`qa_outputs`) do.
+at position j reads `[h_start; h_j]` through a 512-wide GELU layer (computed as two matmuls, one per half), with
+the gold start in training (teacher forcing) and, at inference, each of the `beam_size` most likely starts.
+`joint=False` scores starts and ends independently with one dense(2) per token, as BERT and HF's
+`ElectraForQuestionAnswering` (`qa_outputs`) do.
 
 `answerable=True` adds GR's answerability classifier: `[CLS]` and the start-probability-weighted sum of the tokens
 through a 512-wide GELU layer, then one logit. GR labels it with `is_impossible`, so it is a *no-answer* logit.
@@ -97,11 +98,16 @@ class SpanHead(keras.layers.Layer):
         return outputs
 
     def _joint_end_logits(self, sequence, starts, penalty):
-        """End logits `(B, S, L)` for `S` start vectors `starts` `(B, S, H)`."""
-        length, count = ops.shape(sequence)[1], ops.shape(starts)[1]
-        tiled_starts = ops.repeat(ops.expand_dims(starts, 2), length, axis=2)  # (B, S, L, H)
-        tiled_sequence = ops.repeat(ops.expand_dims(sequence, 1), count, axis=1)  # (B, S, L, H)
-        hidden = self.end_hidden(ops.concatenate([tiled_starts, tiled_sequence], axis=-1))
+        """End logits `(B, S, L)` for `S` start vectors `starts` `(B, S, H)`.
+
+        `[h_start; h_j] @ W` is computed as `h_start @ W_top + h_j @ W_bottom`: the same layer and weights, without
+        a `(B, S, L, 2H)` concatenation (at inference S is the beam, 20)."""
+        width = sequence.shape[-1]
+        kernel = ops.cast(self.end_hidden.kernel, sequence.dtype)
+        bias = ops.cast(self.end_hidden.bias, sequence.dtype)
+        from_start = ops.matmul(starts, kernel[:width])[:, :, None, :]  # (B, S, 1, hidden_size)
+        from_token = ops.matmul(sequence, kernel[width:])[:, None, :, :]  # (B, 1, L, hidden_size)
+        hidden = self.end_hidden.activation(from_start + from_token + bias)
         return ops.cast(ops.squeeze(self.end_dense(hidden), -1), "float32") - penalty
 
     def _candidates(self, sequence, outputs, penalty):

@@ -113,7 +113,8 @@ class QuestionAnsweringPreprocessor(tf.Module):
         Args:
             question: scalar string.
             context: scalar string.
-            max_windows: int or None. Keep only the first windows: a context beyond them is not read. None keeps all.
+            max_windows: int or None. Keep only the first windows (at least 1): the context beyond them is tokenized
+                but gets no window. None keeps all.
             answer: int `(2,)`, the answer's bytes `[begin, end)` in `context` (see `byte_span`), or None.
             is_impossible: scalar bool, or None (False).
 
@@ -123,6 +124,8 @@ class QuestionAnsweringPreprocessor(tf.Module):
             token's bytes in `context` and -1 elsewhere; `is_max_context`, bool `(W, sequence_length)`. With an
             `answer` or `is_impossible`: `start_positions`, `end_positions` and `is_impossible`, int32 `(W,)`.
         """
+        if max_windows is not None and max_windows < 1:
+            raise ValueError(f"max_windows must be at least 1, but received {max_windows}.")
         query = self.tokenizer.tokenize(tf.reshape(question, [1]))[0][: self.max_query_length]
         ids, starts, ends = (t[0] for t in self.tokenizer.tokenize_with_offsets(tf.reshape(context, [1])))
         layout = _Layout(tf.size(query), tf.size(ids), self.sequence_length, self.doc_stride, max_windows)

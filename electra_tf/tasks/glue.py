@@ -21,6 +21,12 @@ both orders). STS-B's scores (0 to 5) are learned divided by 5, as google-resear
 from electra_tf.tasks.task import CLASSIFICATION, REGRESSION, Columns, Task
 
 _NLI = ("entailment", "not_entailment")
+# GLUE's header names of the columns read (`Columns.header_names`), by role.
+_PAIR = dict(text_a="sentence1", text_b="sentence2", index="index")
+_MRPC = dict(text_a="#1 String", text_b="#2 String")
+_QQP = dict(text_a="question1", text_b="question2", index="id")
+_QNLI = dict(text_a="question", text_b="sentence", index="index")
+_MNLI = _PAIR | dict(label="gold_label")
 
 GLUE_TASKS = (
     Task(
@@ -30,7 +36,7 @@ GLUE_TASKS = (
         labels=("0", "1"),
         metrics=("mcc", "accuracy"),
         labelled=Columns(text_a=3, label=1, num_columns=4, header=False),
-        unlabelled=Columns(text_a=1, index=0, num_columns=2),
+        unlabelled=Columns(text_a=1, index=0, num_columns=2, header_names=dict(text_a="sentence", index="index")),
         tfds_name="glue/cola",
     ),
     Task(
@@ -39,8 +45,8 @@ GLUE_TASKS = (
         kind=CLASSIFICATION,
         labels=("0", "1"),
         metrics=("accuracy",),
-        labelled=Columns(text_a=0, label=1, num_columns=2),
-        unlabelled=Columns(text_a=1, index=0, num_columns=2),
+        labelled=Columns(text_a=0, label=1, num_columns=2, header_names=dict(text_a="sentence", label="label")),
+        unlabelled=Columns(text_a=1, index=0, num_columns=2, header_names=dict(text_a="sentence", index="index")),
         tfds_name="glue/sst2",
     ),
     Task(
@@ -49,8 +55,8 @@ GLUE_TASKS = (
         kind=CLASSIFICATION,
         labels=("0", "1"),
         metrics=("accuracy", "f1"),
-        labelled=Columns(text_a=3, text_b=4, label=0, num_columns=5),
-        unlabelled=Columns(text_a=3, text_b=4, index=0, num_columns=5),
+        labelled=Columns(text_a=3, text_b=4, label=0, num_columns=5, header_names=_MRPC | dict(label="Quality")),
+        unlabelled=Columns(text_a=3, text_b=4, index=0, num_columns=5, header_names=_MRPC | dict(index="index")),
         tfds_name="glue/mrpc",
         unordered=True,
     ),
@@ -59,8 +65,10 @@ GLUE_TASKS = (
         directory="STS-B",
         kind=REGRESSION,
         metrics=("spearman", "pearson"),
-        labelled=Columns(text_a=7, text_b=8, label=9, index=0, num_columns=10),
-        unlabelled=Columns(text_a=7, text_b=8, index=0, num_columns=9),
+        labelled=Columns(
+            text_a=7, text_b=8, label=9, index=0, num_columns=10, header_names=_PAIR | dict(label="score")
+        ),
+        unlabelled=Columns(text_a=7, text_b=8, index=0, num_columns=9, header_names=_PAIR),
         tfds_name="glue/stsb",
         unordered=True,
         target_scale=5.0,
@@ -71,8 +79,10 @@ GLUE_TASKS = (
         kind=CLASSIFICATION,
         labels=("0", "1"),
         metrics=("accuracy", "f1"),
-        labelled=Columns(text_a=3, text_b=4, label=5, index=0, num_columns=6),
-        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3),
+        labelled=Columns(
+            text_a=3, text_b=4, label=5, index=0, num_columns=6, header_names=_QQP | dict(label="is_duplicate")
+        ),
+        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3, header_names=_QQP),
         tfds_name="glue/qqp",
     ),
     Task(
@@ -88,11 +98,11 @@ GLUE_TASKS = (
             "test": "test_matched.tsv",
             "test_mismatched": "test_mismatched.tsv",
         },
-        labelled=Columns(text_a=8, text_b=9, label=11, index=0, num_columns=12),
-        unlabelled=Columns(text_a=8, text_b=9, index=0, num_columns=10),
+        labelled=Columns(text_a=8, text_b=9, label=11, index=0, num_columns=12, header_names=_MNLI),
+        unlabelled=Columns(text_a=8, text_b=9, index=0, num_columns=10, header_names=_PAIR),
         split_columns={
-            "dev": Columns(text_a=8, text_b=9, label=15, index=0, num_columns=16),
-            "dev_mismatched": Columns(text_a=8, text_b=9, label=15, index=0, num_columns=16),
+            "dev": Columns(text_a=8, text_b=9, label=15, index=0, num_columns=16, header_names=_MNLI),
+            "dev_mismatched": Columns(text_a=8, text_b=9, label=15, index=0, num_columns=16, header_names=_MNLI),
         },
         submission_names={"test": "MNLI-m", "test_mismatched": "MNLI-mm"},
         tfds_name="glue/mnli",
@@ -103,8 +113,8 @@ GLUE_TASKS = (
         kind=CLASSIFICATION,
         labels=_NLI,
         metrics=("accuracy",),
-        labelled=Columns(text_a=1, text_b=2, label=3, index=0, num_columns=4),
-        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3),
+        labelled=Columns(text_a=1, text_b=2, label=3, index=0, num_columns=4, header_names=_QNLI | dict(label="label")),
+        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3, header_names=_QNLI),
         tfds_name="glue/qnli",
     ),
     Task(
@@ -113,8 +123,8 @@ GLUE_TASKS = (
         kind=CLASSIFICATION,
         labels=_NLI,
         metrics=("accuracy",),
-        labelled=Columns(text_a=1, text_b=2, label=3, index=0, num_columns=4),
-        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3),
+        labelled=Columns(text_a=1, text_b=2, label=3, index=0, num_columns=4, header_names=_PAIR | dict(label="label")),
+        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3, header_names=_PAIR),
         tfds_name="glue/rte",
     ),
     Task(
@@ -123,8 +133,8 @@ GLUE_TASKS = (
         kind=CLASSIFICATION,
         labels=("0", "1"),
         metrics=("accuracy",),
-        labelled=Columns(text_a=1, text_b=2, label=3, index=0, num_columns=4),
-        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3),
+        labelled=Columns(text_a=1, text_b=2, label=3, index=0, num_columns=4, header_names=_PAIR | dict(label="label")),
+        unlabelled=Columns(text_a=1, text_b=2, index=0, num_columns=3, header_names=_PAIR),
         tfds_name="glue/wnli",
     ),
 )

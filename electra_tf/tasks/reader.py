@@ -111,6 +111,7 @@ def parse_rows(
     for row in reader:
         line = reader.line_num
         if columns.header and line == 1:
+            _check_header(task, columns, row, source, labelled)
             continue
         if not row or row == [""]:
             continue  # A blank line, such as a trailing newline.
@@ -139,6 +140,35 @@ def parse_rows(
     if labelled:
         label_array = np.asarray(labels, dtype=np.float32 if task.is_regression else np.int32)
     return Examples(text_a, text_b, label_array, ids, skipped, source)
+
+
+def _check_header(task: Task, columns, row: list, source: str, labelled: bool) -> None:
+    """Refuses a first line that is not the header the task expects: a file without its header would otherwise lose
+    its first example, silently."""
+    fix = (
+        'If the file has no header line, add one, or set "header": false for this split in the task spec '
+        "(electra_tf/tasks/registry.py)."
+    )
+    if columns.header_names:
+        found = {
+            role: row[getattr(columns, role)] if len(row) == columns.num_columns else None
+            for role in columns.header_names
+        }
+        if found != columns.header_names:
+            expected = ", ".join(f"{role} {name!r}" for role, name in columns.header_names.items())
+            raise MalformedRowError(
+                f"{source}:1: expected {task.name}'s header line (columns {expected}), found {_clip(row)}. {fix}"
+            )
+        return
+    if labelled and columns.label is not None and len(row) == columns.num_columns:
+        try:
+            _parse_label(task, row[columns.label], {label: i for i, label in enumerate(task.labels)})
+        except MalformedRowError:
+            return  # Not a label: a header.
+        raise MalformedRowError(
+            f"{source}:1: the first line holds the label {row[columns.label]!r}, so it is an example, not the header "
+            f"line the task expects: {_clip(row)}. {fix}"
+        )
 
 
 def _parse_label(task: Task, value: str, label_ids: dict):

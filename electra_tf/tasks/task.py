@@ -23,7 +23,11 @@ class Columns:
         label: int or None. Column of the label; None for unlabelled (test) files.
         index: int or None. Column of the example id written into predictions; None numbers rows from 0.
         num_columns: int. Columns every row must have.
-        header: bool. Whether the first line is a header.
+        header: bool. Whether the first line is a header. A header line is checked, not just dropped: a file
+            without one would otherwise lose its first example without a word.
+        header_names: dict or None. The header's names of the columns read, by role ("text_a", "text_b", "label",
+            "index"), compared with the file's first line. None checks only that, in labelled files, the first
+            line's label field is not a valid label (which would make the line an example, not a header).
     """
 
     text_a: int
@@ -32,12 +36,16 @@ class Columns:
     index: Optional[int] = None
     num_columns: int = 2
     header: bool = True
+    header_names: Optional[dict] = None
 
     def __post_init__(self):
         for name in ("text_a", "text_b", "label", "index"):
             value = getattr(self, name)
             if value is not None and not -self.num_columns <= value < self.num_columns:
                 raise ValueError(f"Column {name}={value} is outside a {self.num_columns}-column row.")
+        for role in self.header_names or {}:
+            if role not in ("text_a", "text_b", "label", "index") or getattr(self, role) is None:
+                raise ValueError(f"header_names names {role!r}, which is not a column this format reads.")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,8 @@ want to shorten.
 
 Outputs in `model_dir`: `results.json`, `squad_config.json` (with the recipe filled in) and per trial `trial_<k>/`
 with the model, TensorBoard logs, `predictions.json` in the official format ({id: answer}, "" for no answer) and,
-for SQuAD 2.0, `null_odds.json` ({id: no-answer logit}), the official script's `--na-prob-file`.
+for SQuAD 2.0, `spans.json` (the best span of every question) and `null_odds.json` ({id: no-answer logit}), which
+the official script reads with `--na-prob-file` to reproduce every figure.
 """
 
 import dataclasses
@@ -231,13 +232,16 @@ def score(held_out: squad.SquadSet, answers: list, no_answer_threshold: Optional
 
 
 def write_predictions(held_out: squad.SquadSet, answers: list, directory: str) -> None:
-    """`predictions.json` ({id: answer}) and, for SQuAD 2.0, `null_odds.json`, as the official scripts read them."""
+    """`predictions.json` ({id: answer}, "" for no answer: the submission format). For SQuAD 2.0 also
+    `spans.json` ({id: best span}, what google-research/electra writes) and `null_odds.json` ({id: no-answer
+    logit}): `evaluate-v2.0.py spans.json --na-prob-file null_odds.json --na-prob-thresh <threshold>` reproduces
+    every figure of `score`, the best thresholds included."""
     tf.io.gfile.makedirs(directory)
     predictions = _by_id(held_out, answers, "answer")
     io_utils.write_text_atomic(os.path.join(directory, "predictions.json"), json.dumps(predictions) + "\n")
     if held_out.has_unanswerable:
-        null_odds = _by_id(held_out, answers, "no_answer_logit")
-        io_utils.write_text_atomic(os.path.join(directory, "null_odds.json"), json.dumps(null_odds) + "\n")
+        for name, key in (("spans.json", "span"), ("null_odds.json", "no_answer_logit")):
+            io_utils.write_text_atomic(os.path.join(directory, name), json.dumps(_by_id(held_out, answers, key)) + "\n")
 
 
 def _by_id(held_out: squad.SquadSet, answers: list, key: str) -> dict:

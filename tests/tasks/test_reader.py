@@ -187,7 +187,19 @@ def test_malformed_rows(tmp_path):
     ):
         reader.read_split(task, str(tmp_path), "dev")
     stsb = tmp_path / "STS-B" / "dev.tsv"
-    _tsv(stsb, None, [["index"] * 10, ["0", "g", "f", "y", "0", "s", "s", "A.", "B.", "high"]])
+    header = [
+        "index",
+        "genre",
+        "filename",
+        "year",
+        "old_index",
+        "source1",
+        "source2",
+        "sentence1",
+        "sentence2",
+        "score",
+    ]
+    _tsv(stsb, None, [header, ["0", "g", "f", "y", "0", "s", "s", "A.", "B.", "high"]])
     with pytest.raises(MalformedRowError, match="label 'high' is not a number"):
         reader.read_split(registry.get("sts-b"), str(tmp_path), "dev")
     (tmp_path / "RTE" / "train.tsv").write_bytes(b"index\tsentence1\tsentence2\tlabel\n0\t\xff\tB.\tentailment\n")
