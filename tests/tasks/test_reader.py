@@ -239,3 +239,47 @@ def test_user_task_from_json(tmp_path):
     spec_path.write_text(json.dumps(dict(spec, metrics=["spearman"])))
     with pytest.raises(ValueError, match="does not suit a classification task"):
         registry.get(str(spec_path))
+
+
+@pytest.mark.parametrize("name, split", [("rte", "dev"), ("mrpc", "train"), ("sts-b", "dev"), ("sst-2", "test")])
+def test_a_real_file_without_its_header_is_refused_not_shortened(glue_dir, tmp_path, name, split):
+    """Issue 20: a file cut from the real one, header removed, used to lose its first row without a word."""
+    task = registry.get(name)
+    source = reader.task_file(task, str(glue_dir), split)
+    lines = open(source, encoding="utf-8-sig").read().splitlines()[1:41]
+    headerless = tmp_path / task.folder / task.files[split]
+    headerless.parent.mkdir(parents=True)
+    headerless.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(MalformedRowError, match=rf"{task.files[split]}:1: expected {name}'s header line \(columns "):
+        reader.read_split(task, str(tmp_path), split)
+    with pytest.raises(MalformedRowError, match=r'set "header": false for this split in the task spec'):
+        reader.read_split(task, str(tmp_path), split, on_error="skip")  # Skipping bad rows does not skip this.
+    headerless.write_text(open(source, encoding="utf-8-sig").read()[:20000].rsplit("\n", 1)[0] + "\n", encoding="utf-8")
+    assert len(reader.read_split(task, str(tmp_path), split)) > 10  # With its header, the same file reads.
+
+
+def test_a_user_task_without_header_names_refuses_a_first_line_that_is_an_example(tmp_path):
+    spec = {
+        "name": "reviews",
+        "kind": "classification",
+        "labels": ["neg", "pos"],
+        "metrics": ["accuracy"],
+        "files": {"train": "train.tsv"},
+        "labelled": {"text_a": 0, "label": 1, "num_columns": 2, "header": True},
+    }
+    (tmp_path / "reviews").mkdir()
+    (tmp_path / "reviews" / "train.tsv").write_text("Great film.\tpos\nDull.\tneg\n", encoding="utf-8")
+    task = registry.task_from_dict(spec)
+    with pytest.raises(
+        MalformedRowError, match=r"train.tsv:1: the first line holds the label 'pos', so it is an example"
+    ):
+        reader.read_split(task, str(tmp_path), "train")
+    no_header = registry.task_from_dict(dict(spec, labelled=dict(spec["labelled"], header=False)))
+    assert reader.read_split(no_header, str(tmp_path), "train").text_a == ["Great film.", "Dull."]
+    (tmp_path / "reviews" / "train.tsv").write_text("text\tsentiment\nGreat film.\tpos\n", encoding="utf-8")
+    assert reader.read_split(task, str(tmp_path), "train").text_a == ["Great film."]
+    named = registry.task_from_dict(dict(spec, labelled=dict(spec["labelled"], header_names={"text_a": "review"})))
+    with pytest.raises(MalformedRowError, match=r"expected reviews's header line \(columns text_a 'review'\)"):
+        reader.read_split(named, str(tmp_path), "train")
+    with pytest.raises(ValueError, match="header_names names 'text_b', which is not a column this format reads"):
+        registry.task_from_dict(dict(spec, labelled=dict(spec["labelled"], header_names={"text_b": "x"})))
