@@ -71,6 +71,9 @@ _SQUAD = {
         "on_bad_example", None, ["error", "skip"], "SQuAD: stop at, or skip and count, bad questions."
     ),
 }
+_FORCE_UNLOCK = flags.DEFINE_bool(
+    "force_unlock", False, "Take --model_dir's lock even if a run on another host holds it (only if that run is over)."
+)
 _VERBOSE = flags.DEFINE_integer("keras_verbose", 1, "Keras progress: 0 silent, 1 progress bar, 2 a line per epoch.")
 
 _OVERRIDES = {
@@ -150,6 +153,7 @@ def main(argv: list[str]) -> None:
         source=_SOURCE.value,
         tfds_download=_TFDS_DOWNLOAD.value,
         verbose=_VERBOSE.value,
+        force_unlock=_FORCE_UNLOCK.value,
     )
     print(
         json.dumps(
@@ -177,6 +181,7 @@ def _squad() -> None:
         num_trials=_NUM_TRIALS.value,
         train_file=_SQUAD_TRAIN_FILE.value,
         verbose=_VERBOSE.value,
+        force_unlock=_FORCE_UNLOCK.value,
     )
     print(
         json.dumps(

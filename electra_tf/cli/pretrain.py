@@ -32,6 +32,11 @@ _INIT_FROM = flags.DEFINE_string(
     None,
     "Start a fresh run from converted weights: a folder with discriminator/ and generator/ (bin/convert).",
 )
+_FORCE_UNLOCK = flags.DEFINE_bool(
+    "force_unlock",
+    False,
+    "Take --model_dir's lock even if a run on another host holds it (only if that run is over).",
+)
 # Overrides of the config file; unset means "as in the file".
 _NUM_TRAIN_STEPS = flags.DEFINE_integer("num_train_steps", None, "Override: total steps.")
 _BATCH_SIZE = flags.DEFINE_integer("train_batch_size", None, "Override: global batch size.")
@@ -70,6 +75,7 @@ def main(argv: list[str]) -> None:
         jit_compile=_JIT_COMPILE.value,
         steps_per_execution=_STEPS_PER_EXECUTION.value,
         init_from=_INIT_FROM.value,
+        force_unlock=_FORCE_UNLOCK.value,
     )
     results = pretrain.run_pretraining(resolve_config(), _TRAIN_DATA.value, _MODEL_DIR.value, options)
     print(json.dumps({k: v for k, v in results.items() if k != "history"}))

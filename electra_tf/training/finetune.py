@@ -13,6 +13,7 @@ the recipe filled in), and per trial `trial_<k>/` with the fine-tuned model, Ten
 `do_predict`, GLUE submission files.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -24,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from electra_tf import config_io, io_utils
+from electra_tf import config_io, io_utils, run_lock
 from electra_tf.models import finetuning_recipe
 from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.optimizers import layerwise_decay
@@ -223,6 +224,7 @@ def run_finetuning(
     source: str = "tsv",
     tfds_download: bool = False,
     verbose: int = 1,
+    force_unlock: bool = False,
 ) -> dict:
     """Fine-tunes `pretrained` on a task `num_trials` times and returns (and writes) the results.
 
@@ -238,6 +240,7 @@ def run_finetuning(
         source: str. "tsv" files or "tfds". Defaults to "tsv".
         tfds_download: bool. With source="tfds", download and prepare missing datasets. Defaults to False.
         verbose: int. Keras progress: 0 silent, 1 progress bar, 2 a line per epoch. Defaults to 1.
+        force_unlock: bool. Take model_dir's lock even if a run on another host holds it. Defaults to False.
     """
     if num_trials < 1:
         raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
@@ -245,48 +248,51 @@ def run_finetuning(
     task = registry.get(task_name)
     read = lambda split: read_examples(task, data_dir, split, config, source, tfds_download)  # noqa: E731
     train, dev = _train_and_dev(task, data_dir, config, source, read)
-    trials, recipe, sources = [], None, None
-    for trial in range(num_trials):
-        seed = config.seed + trial
-        keras.utils.set_random_seed(seed)
-        classifier = ElectraClassifier.from_task(
-            task,
-            pretrained,
-            sequence_length=config.sequence_length,
-            dropout=config.dropout,
-            random_encoder=config.random_encoder,
-            freeze_encoder=config.freeze_encoder,
-        )
-        if trial == 0:
-            recipe, sources, train = _resolve_recipe(task, config, classifier, train)
-        _compile(classifier, recipe, config)
-        if trial == 0:
-            # Only now: a bad encoder or setting, found while building the first model, leaves no model_dir behind.
-            tf.io.gfile.makedirs(model_dir)
-            resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS}
-            config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "finetuning_config.json"))
-        trial_dir = os.path.join(model_dir, f"trial_{trial}")
-        record = {
-            "trial": trial,
-            **_train_and_score(classifier, task, recipe, config, train, dev, trial_dir, seed, verbose),
-        }
-        if do_predict:
-            test_splits = [s for s in task.files if s.startswith("test") and _available(task, data_dir, s, source)]
-            predictions_dir = os.path.join(trial_dir, "predictions")
-            record["predictions"] = [
-                write_predictions(classifier, task, read(split), split, predictions_dir, config.eval_batch_size)
-                for split in test_splits
-            ]
-        if export_dir and trial == 0:
-            from electra_tf.export import serving
+    with contextlib.ExitStack() as lock:
+        trials, recipe, sources = [], None, None
+        for trial in range(num_trials):
+            seed = config.seed + trial
+            keras.utils.set_random_seed(seed)
+            classifier = ElectraClassifier.from_task(
+                task,
+                pretrained,
+                sequence_length=config.sequence_length,
+                dropout=config.dropout,
+                random_encoder=config.random_encoder,
+                freeze_encoder=config.freeze_encoder,
+            )
+            if trial == 0:
+                recipe, sources, train = _resolve_recipe(task, config, classifier, train)
+            _compile(classifier, recipe, config)
+            if trial == 0:
+                # Only now: a bad encoder or setting, found while building the first model, leaves no model_dir behind.
+                tf.io.gfile.makedirs(model_dir)
+                lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
+                resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS}
+                config_io.save(
+                    dataclasses.replace(config, **resolved), os.path.join(model_dir, "finetuning_config.json")
+                )
+            trial_dir = os.path.join(model_dir, f"trial_{trial}")
+            record = {
+                "trial": trial,
+                **_train_and_score(classifier, task, recipe, config, train, dev, trial_dir, seed, verbose),
+            }
+            if do_predict:
+                test_splits = [s for s in task.files if s.startswith("test") and _available(task, data_dir, s, source)]
+                predictions_dir = os.path.join(trial_dir, "predictions")
+                record["predictions"] = [
+                    write_predictions(classifier, task, read(split), split, predictions_dir, config.eval_batch_size)
+                    for split in test_splits
+                ]
+            if export_dir and trial == 0:
+                from electra_tf.export import serving
 
-            record["export"] = serving.export_classifier(classifier, export_dir, model_name=task.name)
-        logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
-        trials.append(record)
-        keras.backend.clear_session()
-
-    results = _results(task, pretrained, train, dev, recipe, sources, trials)
-    io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
+                record["export"] = serving.export_classifier(classifier, export_dir, model_name=task.name)
+            logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
+            trials.append(record)
+            keras.backend.clear_session()
+        results = _results(task, pretrained, train, dev, recipe, sources, trials)
+        io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
     return results
 
 

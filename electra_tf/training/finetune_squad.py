@@ -16,6 +16,7 @@ for SQuAD 2.0, `spans.json` (the best span of every question) and `null_odds.jso
 the official script reads with `--na-prob-file` to reproduce every figure.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -26,7 +27,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from electra_tf import config_io, io_utils
+from electra_tf import config_io, io_utils, run_lock
 from electra_tf.models import finetuning_recipe, qa_decoding
 from electra_tf.models.electra_question_answerer import ElectraQuestionAnswerer
 from electra_tf.tasks import squad, squad_metrics
@@ -107,6 +108,7 @@ def run_squad_finetuning(
     num_trials: int = 1,
     train_file: Optional[str] = None,
     verbose: int = 1,
+    force_unlock: bool = False,
 ) -> dict:
     """Fine-tunes `pretrained` on SQuAD `num_trials` times and returns (and writes) the results.
 
@@ -118,52 +120,57 @@ def run_squad_finetuning(
         num_trials: int. Runs with seeds `config.seed + k`. Defaults to 1.
         train_file: str or None. A separate training file (`train-v1.1.json`). Defaults to None.
         verbose: int. Keras progress. Defaults to 1.
+        force_unlock: bool. Take model_dir's lock even if a run on another host holds it. Defaults to False.
     """
     if num_trials < 1:
         raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
     io_utils.check_output_dir(model_dir, "model_dir")
     train, held_out = _read(squad_file, train_file, config)
     task = _SquadTask(f"squad_v{held_out.version}")
-    trials, recipe, sources = [], None, None
-    for trial in range(num_trials):
-        seed = config.seed + trial
-        keras.utils.set_random_seed(seed)
-        model = ElectraQuestionAnswerer.from_pretrained(
-            pretrained,
-            sequence_length=config.sequence_length,
-            doc_stride=config.doc_stride,
-            max_query_length=config.max_query_length,
-            random_encoder=config.random_encoder,
-            joint=config.joint,
-            max_answer_length=config.max_answer_length,
-            no_answer_threshold=config.no_answer_threshold if held_out.has_unanswerable else None,
-        )
-        if trial == 0:
-            recipe, sources = finetuning_recipe.resolve(config.recipe_overrides(), model.encoder.encoder_config, task)
-            print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
-        model.compile(**_compile_arguments(recipe))
-        if trial == 0:
-            tf.io.gfile.makedirs(model_dir)
-            resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS if hasattr(config, name)}
-            config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "squad_config.json"))
-        trial_dir = os.path.join(model_dir, f"trial_{trial}")
-        record = {"trial": trial, **_train_and_score(model, recipe, train, held_out, trial_dir, seed, verbose)}
-        logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
-        trials.append(record)
-        keras.backend.clear_session()
-    results = {
-        "task": task.name,
-        "pretrained": pretrained,
-        "squad_file": squad_file,
-        "train_file": train_file,
-        "num_train_questions": len(train),
-        "num_held_out_questions": len(held_out),
-        "held_out_titles": sorted({example.title for example in held_out.examples}),
-        "recipe": dict(dataclasses.asdict(recipe), source=sources),
-        "dev": finetune.summarize(trials),
-        "trials": trials,
-    }
-    io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
+    with contextlib.ExitStack() as lock:
+        trials, recipe, sources = [], None, None
+        for trial in range(num_trials):
+            seed = config.seed + trial
+            keras.utils.set_random_seed(seed)
+            model = ElectraQuestionAnswerer.from_pretrained(
+                pretrained,
+                sequence_length=config.sequence_length,
+                doc_stride=config.doc_stride,
+                max_query_length=config.max_query_length,
+                random_encoder=config.random_encoder,
+                joint=config.joint,
+                max_answer_length=config.max_answer_length,
+                no_answer_threshold=config.no_answer_threshold if held_out.has_unanswerable else None,
+            )
+            if trial == 0:
+                recipe, sources = finetuning_recipe.resolve(
+                    config.recipe_overrides(), model.encoder.encoder_config, task
+                )
+                print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
+            model.compile(**_compile_arguments(recipe))
+            if trial == 0:
+                tf.io.gfile.makedirs(model_dir)
+                lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
+                resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS if hasattr(config, name)}
+                config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "squad_config.json"))
+            trial_dir = os.path.join(model_dir, f"trial_{trial}")
+            record = {"trial": trial, **_train_and_score(model, recipe, train, held_out, trial_dir, seed, verbose)}
+            logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
+            trials.append(record)
+            keras.backend.clear_session()
+        results = {
+            "task": task.name,
+            "pretrained": pretrained,
+            "squad_file": squad_file,
+            "train_file": train_file,
+            "num_train_questions": len(train),
+            "num_held_out_questions": len(held_out),
+            "held_out_titles": sorted({example.title for example in held_out.examples}),
+            "recipe": dict(dataclasses.asdict(recipe), source=sources),
+            "dev": finetune.summarize(trials),
+            "trials": trials,
+        }
+        io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
     return results
 
 

@@ -11,6 +11,7 @@ Reading order:
    discriminator as a keras-hub preset (`<model_dir>/discriminator/keras_hub`).
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -24,7 +25,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from electra_tf import config_io, io_utils
+from electra_tf import config_io, io_utils, run_lock
 from electra_tf.data.metadata import PretrainingDataMetadata
 from electra_tf.data.pretraining_dataset import check_batch_size, pretraining_dataset, usable_holdout_shards
 from electra_tf.interop import initialization
@@ -61,6 +62,8 @@ class RunOptions:
         init_from: str or None. A folder with `discriminator/` (and `generator/`) in electra_tf's converted form
             (`bin/convert`, or an earlier run's model_dir): a fresh run starts from those weights. Ignored when
             model_dir already has a checkpoint to resume. Defaults to None.
+        force_unlock: bool. Take the model_dir's lock even if a run on another host holds it (`run_lock.py`).
+            Defaults to False.
     """
 
     strategy: str = "default"
@@ -69,6 +72,7 @@ class RunOptions:
     jit_compile: bool = False
     steps_per_execution: int = 1
     init_from: Optional[str] = None
+    force_unlock: bool = False
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -151,6 +155,40 @@ def _remove_interrupted_saves(checkpoint_dir: str) -> None:
     for path in tf.io.gfile.glob(os.path.join(checkpoint_dir, "ckpt-*_temp")):
         logging.warning("Removing %s, left by a save that was interrupted.", path)
         tf.io.gfile.rmtree(path)
+
+
+def sweep_leaked_checkpoints(checkpoint_dir: str) -> list:
+    """Deletes checkpoints older than every one the `checkpoint` state file lists, and absent from it; returns the
+    removed prefixes.
+
+    The manager saves `ckpt-N`, rewrites the state file, then deletes the oldest; a kill between the last two leaves
+    that oldest checkpoint on disk, unlisted, for good. Checkpoints as new as the oldest listed one, listed or not,
+    are never touched, nor is anything under `kept/`.
+    """
+    state = tf.train.get_checkpoint_state(checkpoint_dir)
+    if state is None:
+        return []
+    listed = {os.path.basename(path) for path in state.all_model_checkpoint_paths}
+    listed.add(os.path.basename(state.model_checkpoint_path))
+    listed_steps = [int(name.split("-")[-1]) for name in listed if name.split("-")[-1].isdigit()]
+    if not listed_steps:
+        return []
+    removed = []
+    for index in tf.io.gfile.glob(os.path.join(checkpoint_dir, "ckpt-*.index")):
+        prefix = index[: -len(".index")]
+        step = os.path.basename(prefix)[len("ckpt-") :]
+        if step.isdigit() and int(step) < min(listed_steps) and os.path.basename(prefix) not in listed:
+            for path in tf.io.gfile.glob(prefix + ".data-*") + [index]:
+                tf.io.gfile.remove(path)
+            removed.append(prefix)
+    if removed:
+        logging.warning(
+            "Removed %d checkpoint(s) older than the kept window and missing from its state file (left by a run "
+            "killed while rotating checkpoints): %s",
+            len(removed),
+            ", ".join(sorted(removed)),
+        )
+    return removed
 
 
 def _datasets(config: PretrainingConfig, train_data: str, metadata: PretrainingDataMetadata, start_step: int):
@@ -304,31 +342,35 @@ def _run(config: PretrainingConfig, train_data: str, model_dir: str, options: Ru
     start_time = time.time()
     _check_options(config, options)
     config, vocabulary, metadata = resolve_config(config, train_data, model_dir)
-    session = _build_or_restore(config, model_dir, options, vocabulary)
-    # A step is one optimizer update; with gradient accumulation it consumes several batches.
-    train_fn, eval_fn = _datasets(
-        config, train_data, metadata, session.start_step * config.optimizer.gradient_accumulation_steps
-    )
-    flops, flops_gr = _flops_per_step(config)
-    logger = _logger(config, model_dir, session, flops)
-    if session.start_step < config.num_train_steps:
-        _train(config, options, session, train_fn, eval_fn, logger)
-    evaluation = _evaluate(config, options, session, eval_fn, logger)
-    results = {
-        "step": int(session.optimizer.iterations.numpy()),
-        "train": logger.history[-1] if logger.history else {},
-        "history": logger.history,
-        "eval": evaluation,
-        "eval_history": logger.eval_history,
-        "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history)
-        if logger.history
-        else None,
-        "flops_per_step": flops,
-        "flops_per_step_gr": flops_gr,
-        "wall_seconds": round(time.time() - start_time, 1),
-    }
-    if session.chief:
-        _finalize(config, model_dir, session.model, vocabulary, metadata, results)
+    strategy = create_strategy(options)
+    chief = is_chief(strategy)
+    # One writer per model_dir: the chief holds its lock from before the first write to the end (run_lock.py).
+    with run_lock.hold(model_dir, options.force_unlock) if chief else contextlib.nullcontext():
+        session = _build_or_restore(config, model_dir, options, vocabulary, strategy, chief)
+        # A step is one optimizer update; with gradient accumulation it consumes several batches.
+        train_fn, eval_fn = _datasets(
+            config, train_data, metadata, session.start_step * config.optimizer.gradient_accumulation_steps
+        )
+        flops, flops_gr = _flops_per_step(config)
+        logger = _logger(config, model_dir, session, flops)
+        if session.start_step < config.num_train_steps:
+            _train(config, options, session, train_fn, eval_fn, logger)
+        evaluation = _evaluate(config, options, session, eval_fn, logger)
+        results = {
+            "step": int(session.optimizer.iterations.numpy()),
+            "train": logger.history[-1] if logger.history else {},
+            "history": logger.history,
+            "eval": evaluation,
+            "eval_history": logger.eval_history,
+            "median_tokens_per_second": statistics.median(r["tokens_per_second"] for r in logger.history)
+            if logger.history
+            else None,
+            "flops_per_step": flops,
+            "flops_per_step_gr": flops_gr,
+            "wall_seconds": round(time.time() - start_time, 1),
+        }
+        if session.chief:
+            _finalize(config, model_dir, session.model, vocabulary, metadata, results)
     return results
 
 
@@ -342,11 +384,14 @@ def _check_options(config: PretrainingConfig, options: RunOptions) -> None:
 
 
 def _build_or_restore(
-    config: PretrainingConfig, model_dir: str, options: RunOptions, vocabulary: Vocabulary
+    config: PretrainingConfig,
+    model_dir: str,
+    options: RunOptions,
+    vocabulary: Vocabulary,
+    strategy: tf.distribute.Strategy,
+    chief: bool,
 ) -> _Session:
-    """Builds the strategy, the model and its optimizer, and restores the latest checkpoint (or `--init_from`)."""
-    strategy = create_strategy(options)
-    chief = is_chief(strategy)
+    """Builds the model and its optimizer under `strategy`, and restores the latest checkpoint (or `--init_from`)."""
     tf.io.gfile.makedirs(model_dir)
     if chief:
         config_io.save(config, os.path.join(model_dir, CONFIG_FILE))
@@ -371,6 +416,7 @@ def _build_or_restore(
         )
         if chief:
             _remove_interrupted_saves(checkpoint_dir)
+            sweep_leaked_checkpoints(checkpoint_dir)
         latest = tf.train.latest_checkpoint(checkpoint_dir)
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched()

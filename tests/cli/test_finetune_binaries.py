@@ -170,3 +170,20 @@ def test_finetune_squad_end_to_end_and_flags_that_do_not_apply(saved_encoder, da
     glue = run_binary("finetune", "--task=rte", f"--pretrained={saved_encoder}", "--doc_stride=64")
     assert glue.returncode == 2 and "--doc_stride apply to SQuAD only, not to --task=rte" in glue.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_finetune_honours_another_hosts_lock_unless_forced(saved_encoder, glue_dir, tmp_path):
+    model_dir = tmp_path / "rte"
+    model_dir.mkdir()
+    (model_dir / "RUN_LOCK.json").write_text(json.dumps({"host": "other-host", "pid": 7, "started": "earlier"}))
+    flags = (
+        "--task=rte", f"--data_dir={glue_dir}", f"--pretrained={saved_encoder}", f"--model_dir={model_dir}",
+        "--epochs=1", "--max_train_examples=32", "--sequence_length=32", "--keras_verbose=0",
+        "--novalidate_every_epoch",
+    )  # fmt: skip
+    refused = run_binary("finetune", *flags)
+    assert refused.returncode == 2 and "is locked by a run on another host (PID 7 on other-host" in refused.stderr
+    assert not (model_dir / "finetuning_config.json").exists()
+    forced = run_binary("finetune", *flags, "--force_unlock")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert (model_dir / "results.json").exists() and not (model_dir / "RUN_LOCK.json").exists()
