@@ -4,7 +4,7 @@ The package is laid out by architecture, on floors: a subpackage imports only fr
 (`tests/test_layering.py` checks this).
 
 0. Top-level modules: `io_utils` (atomic writes), `config_io` (dataclass configs as JSON), `errors`, `settings`
-   (the shared data folder), and `corpus` (reading and sharding text files).
+   (the shared data folder), `corpus` (reading and sharding text files) and `run_lock` (one writer per run folder).
 1. `ops` (tensor helpers for the objectives), `layers` (embeddings, heads, GELUs), `tokenization` (vocabularies and
    the one tokenizer), `tasks` (fine-tuning tasks, readers, metrics), `optimizers` (AdamW, layer-wise decay,
    schedules).
@@ -13,7 +13,7 @@ The package is laid out by architecture, on floors: a subpackage imports only fr
 4. `models`: `ElectraPretrainer`, `ElectraClassifier`, `ElectraQuestionAnswerer`, saved encoders, FLOPs, the fine-tuning
    recipe.
 5. `interop`: HF and Google checkpoints (to and from the saved-encoder format of `models.saving`), `--init_from`.
-6. `export`: the TF Serving SavedModel.
+6. `export`: the TF Serving SavedModels (classifier, question answerer).
 7. `training`: the pre-training and fine-tuning drivers.
 8. `benchmarks`, then 9. `experiments`, then 10. `cli` (the absl programs behind `bin/`).
 """
