@@ -182,6 +182,7 @@ def _squad() -> None:
         train_file=_SQUAD_TRAIN_FILE.value,
         verbose=_VERBOSE.value,
         force_unlock=_FORCE_UNLOCK.value,
+        expected_version=_TASK.value.removeprefix("squad_v"),
     )
     print(
         json.dumps(

@@ -267,10 +267,16 @@ def _training_columns(examples) -> dict:
 
 
 def _texts(x) -> tuple:
+    if isinstance(x, (str, bytes)):
+        raise ValueError(
+            "predict takes squad.Example objects or a dict of question and context sequences, not one string: "
+            'pass {"question": [question], "context": [context]}.'
+        )
     if isinstance(x, dict):
         if set(x) != {QUESTION, CONTEXT}:
             raise ValueError(f"Expected a dict with keys ['{QUESTION}', '{CONTEXT}'], but received {sorted(x)}.")
-        return [str(q) for q in x[QUESTION]], [str(c) for c in x[CONTEXT]]
+        as_text = lambda v: v.decode("utf-8") if isinstance(v, bytes) else str(v)  # noqa: E731
+        return [as_text(q) for q in x[QUESTION]], [as_text(c) for c in x[CONTEXT]]
     examples = list(x)
     return [e.question for e in examples], [e.context for e in examples]
 

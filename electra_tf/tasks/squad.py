@@ -103,7 +103,7 @@ def read_squad(path: str, on_bad_example: str = "error") -> SquadSet:
     document = _load_json(path)
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise SquadFormatError(f"{path}: not a SQuAD file: the top level must be an object with a `data` list.")
-    squad = SquadSet(examples=[], version=str(document.get("version", "")), titles=[], source=path)
+    squad = SquadSet(examples=[], version=str(document.get("version", "")).lstrip("v"), titles=[], source=path)
     seen = set()
     for index, article in enumerate(document["data"]):
         title = _article_title(path, index, article)

@@ -109,6 +109,7 @@ def run_squad_finetuning(
     train_file: Optional[str] = None,
     verbose: int = 1,
     force_unlock: bool = False,
+    expected_version: Optional[str] = None,
 ) -> dict:
     """Fine-tunes `pretrained` on SQuAD `num_trials` times and returns (and writes) the results.
 
@@ -121,11 +122,12 @@ def run_squad_finetuning(
         train_file: str or None. A separate training file (`train-v1.1.json`). Defaults to None.
         verbose: int. Keras progress. Defaults to 1.
         force_unlock: bool. Take model_dir's lock even if a run on another host holds it. Defaults to False.
+        expected_version: str or None. "1.1" or "2.0": refuse a file of the other version. Defaults to None.
     """
     if num_trials < 1:
         raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
     io_utils.check_output_dir(model_dir, "model_dir")
-    train, held_out = _read(squad_file, train_file, config)
+    train, held_out = _read(squad_file, train_file, config, expected_version)
     task = _SquadTask(f"squad_v{held_out.version}")
     with contextlib.ExitStack() as lock:
         trials, recipe, sources = [], None, None
@@ -174,8 +176,14 @@ def run_squad_finetuning(
     return results
 
 
-def _read(squad_file: str, train_file: Optional[str], config: SquadConfig) -> tuple:
+def _read(squad_file: str, train_file: Optional[str], config: SquadConfig, expected_version: Optional[str]) -> tuple:
     evaluation = squad.read_squad(squad_file, config.on_bad_example)
+    if expected_version is not None and evaluation.version != expected_version:
+        raise ValueError(
+            f"{squad_file} is SQuAD {evaluation.version} ("
+            f"{'some' if evaluation.has_unanswerable else 'no'} unanswerable questions), not {expected_version}: "
+            f"pass --task=squad_v{evaluation.version}, or a {expected_version} file."
+        )
     if train_file:
         train, held_out = squad.read_squad(train_file, config.on_bad_example), evaluation
     else:

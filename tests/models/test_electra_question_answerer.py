@@ -65,6 +65,8 @@ def test_config_round_trip_and_bad_inputs(saved_encoder, v1_split):
         model.fit(v1_split[0].examples[:4], y=[1, 2, 3, 4])
     with pytest.raises(ValueError, match=r"Expected a dict with keys \['question', 'context'\]"):
         model.predict({"question": ["q"], "text": ["c"]})
+    with pytest.raises(ValueError, match="not one string"):
+        model.predict("Who won?")
     with pytest.raises(ValueError, match="exceeds the encoder's max_position_embeddings"):
         ElectraQuestionAnswerer.from_pretrained(saved_encoder, sequence_length=1024)
 

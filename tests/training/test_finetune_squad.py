@@ -82,3 +82,10 @@ def test_squad_recipe_is_two_epochs_and_bad_settings_are_refused(saved_encoder, 
             SquadConfig(held_out_articles=2),
         )
     assert not (tmp_path / "x").exists()
+    with pytest.raises(
+        ValueError, match=r"is SQuAD 1.1 \(no unanswerable questions\), not 2.0: pass --task=squad_v1.1"
+    ):
+        run_squad_finetuning(
+            _cut(data_dir, "dev-v1.1.json", tmp_path), saved_encoder, str(tmp_path / "y"), expected_version="2.0"
+        )
+    assert not (tmp_path / "y").exists()
