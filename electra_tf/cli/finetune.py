@@ -92,7 +92,9 @@ _OVERRIDES = {
     ),
     "weight_decay": flags.DEFINE_float("weight_decay", None, "Decoupled weight decay (recipe: 0.01)."),
     "warmup_fraction": flags.DEFINE_float("warmup_fraction", None, "Share of steps in linear warmup (recipe: 0.1)."),
-    "epochs": flags.DEFINE_integer("epochs", None, "Training epochs (recipe: 10 for RTE and STS-B, 3 otherwise)."),
+    "epochs": flags.DEFINE_integer(
+        "epochs", None, "Training epochs (recipe: 10 for RTE and STS-B, 2 for SQuAD, 3 otherwise)."
+    ),
     "batch_size": flags.DEFINE_integer("batch_size", None, "Training batch size (recipe: 32)."),
     "clip_norm": flags.DEFINE_float("clip_norm", None, "Global-norm gradient clipping; 0 disables it (recipe: 1.0)."),
     "bias_correction": flags.DEFINE_bool(
@@ -110,7 +112,7 @@ _OVERRIDES = {
     "sequence_length": flags.DEFINE_integer("sequence_length", None, "Packed sequence length."),
     "seed": flags.DEFINE_integer("seed", None, "Seed of the first trial."),
     "max_train_examples": flags.DEFINE_integer(
-        "max_train_examples", None, "Train on a seeded subsample of N examples."
+        "max_train_examples", None, "Train on a seeded subsample of N examples (SQuAD: the first N questions)."
     ),
     "on_bad_row": flags.DEFINE_enum(
         "on_bad_row", None, ["raise", "skip"], "Stop at, or skip and count, malformed rows."
