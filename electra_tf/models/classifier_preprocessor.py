@@ -6,23 +6,21 @@ strings never reach the compiled model, and inside the exported serving graph. E
 TF Serving runs (see `electra_tf/export/op_allowlist.py`); `RoundRobinTrimmer` is avoided because its op is not.
 """
 
-import json
-import os
 from typing import Optional
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from electra_tf import io_utils
+from electra_tf.models.preprocessor_files import PreprocessorFiles
 from electra_tf.tokenization.tokenizer import WordPieceTokenizer
-from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
+from electra_tf.tokenization.vocabulary import Vocabulary
 
 TEXT_A = "text_a"
 TEXT_B = "text_b"
 PREPROCESSOR_FILE = "preprocessor.json"
 
 
-class ClassifierPreprocessor(tf.Module):
+class ClassifierPreprocessor(PreprocessorFiles, tf.Module):
     """Tokenizes and packs texts for `ElectraClassifier`.
 
     Args:
@@ -36,6 +34,8 @@ class ClassifierPreprocessor(tf.Module):
     or with scalar strings for one example. Returns `token_ids`, `segment_ids` and `padding_mask`, int32
     `(batch, sequence_length)` (or `(sequence_length,)` for one example).
     """
+
+    CONFIG_FILE = PREPROCESSOR_FILE
 
     def __init__(
         self,
@@ -99,21 +99,3 @@ class ClassifierPreprocessor(tf.Module):
             "strip_accents": self.tokenizer.strip_accents,
             "pair": self.pair,
         }
-
-    def save(self, directory: str) -> None:
-        """Writes `preprocessor.json` and `vocab.txt` into `directory`."""
-        tf.io.gfile.makedirs(directory)
-        self.vocabulary.save(os.path.join(directory, VOCAB_FILE))
-        config = dict(self.get_config(), vocab_sha256=self.vocabulary.fingerprint())
-        io_utils.write_text_atomic(
-            os.path.join(directory, PREPROCESSOR_FILE), json.dumps(config, indent=2, sort_keys=True) + "\n"
-        )
-
-    @classmethod
-    def load(cls, directory: str) -> "ClassifierPreprocessor":
-        vocabulary = Vocabulary.load(os.path.join(directory, VOCAB_FILE))
-        with tf.io.gfile.GFile(os.path.join(directory, PREPROCESSOR_FILE)) as f:
-            config = json.load(f)
-        if config.pop("vocab_sha256") != vocabulary.fingerprint():
-            raise ValueError(f"{directory}: vocab.txt is not the vocabulary {PREPROCESSOR_FILE} was saved with.")
-        return cls(vocabulary, **config)

@@ -9,7 +9,6 @@
 keras-hub's Task/Preprocessor pair does, so the compiled model (XLA included) sees only int tensors.
 """
 
-import os
 from typing import Optional
 
 import keras
@@ -42,6 +41,10 @@ class ElectraClassifier(FinetuningModel, keras.Model):
         preprocessor: `ClassifierPreprocessor` or None. Needed for raw-string inputs. Not serialized by
             `get_config`; `save_finetuned` writes it beside the model.
     """
+
+    MODEL_FILE = CLASSIFIER_FILE
+    PREPROCESSOR_CLASS = ClassifierPreprocessor
+    KIND = "classifier"
 
     def __init__(
         self,
@@ -159,28 +162,6 @@ class ElectraClassifier(FinetuningModel, keras.Model):
             sequence_length=sequence_length,
             **kwargs,
         )
-
-    def save_finetuned(self, directory: str) -> None:
-        """Writes `classifier.keras` and the preprocessor (`preprocessor.json`, `vocab.txt`) into `directory`."""
-        tf.io.gfile.makedirs(directory)
-        path = os.path.join(directory, CLASSIFIER_FILE)
-        tmp = path + ".tmp.keras"
-        self.save(tmp)
-        tf.io.gfile.rename(tmp, path, overwrite=True)
-        if self.preprocessor is not None:
-            self.preprocessor.save(directory)
-
-    @classmethod
-    def from_finetuned(cls, directory: str) -> "ElectraClassifier":
-        """Loads what `save_finetuned` wrote."""
-        path = os.path.join(directory, CLASSIFIER_FILE)
-        if not tf.io.gfile.exists(path):
-            raise FileNotFoundError(
-                f"{directory} lacks {CLASSIFIER_FILE}: it is not a fine-tuned electra_tf classifier."
-            )
-        model = saving.load_keras_file(path, "Fine-tune the model again.")
-        model.preprocessor = ClassifierPreprocessor.load(directory)
-        return model
 
     def get_config(self):
         return {

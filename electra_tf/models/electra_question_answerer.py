@@ -13,7 +13,6 @@ The loss is google-research/electra's: per window, the mean of the start and end
 answerability (no-answer) sigmoid cross-entropy, summed over the batch.
 """
 
-import os
 from typing import Optional
 
 import keras
@@ -46,6 +45,10 @@ class ElectraQuestionAnswerer(FinetuningModel, keras.Model):
             does (SQuAD 1.1). Defaults to None.
         preprocessor: `QuestionAnsweringPreprocessor` or None. Needed for raw strings. Not serialized.
     """
+
+    MODEL_FILE = MODEL_FILE
+    PREPROCESSOR_CLASS = QuestionAnsweringPreprocessor
+    KIND = "question answerer"
 
     def __init__(
         self,
@@ -109,28 +112,6 @@ class ElectraQuestionAnswerer(FinetuningModel, keras.Model):
             vocabulary, sequence_length, doc_stride, max_query_length, settings["lower_case"], settings["strip_accents"]
         )
         return cls(encoder, preprocessor=preprocessor, **kwargs)
-
-    def save_finetuned(self, directory: str) -> None:
-        """Writes `question_answerer.keras` and the preprocessor (`qa_preprocessor.json`, `vocab.txt`)."""
-        tf.io.gfile.makedirs(directory)
-        path = os.path.join(directory, MODEL_FILE)
-        tmp = path + ".tmp.keras"
-        self.save(tmp)
-        tf.io.gfile.rename(tmp, path, overwrite=True)
-        if self.preprocessor is not None:
-            self.preprocessor.save(directory)
-
-    @classmethod
-    def from_finetuned(cls, directory: str) -> "ElectraQuestionAnswerer":
-        """Loads what `save_finetuned` wrote."""
-        path = os.path.join(directory, MODEL_FILE)
-        if not tf.io.gfile.exists(path):
-            raise FileNotFoundError(
-                f"{directory} lacks {MODEL_FILE}: it is not a fine-tuned electra_tf question answerer."
-            )
-        model = saving.load_keras_file(path, "Fine-tune the model again.")
-        model.preprocessor = QuestionAnsweringPreprocessor.load(directory)
-        return model
 
     def get_config(self):
         return {

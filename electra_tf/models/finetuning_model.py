@@ -9,9 +9,12 @@ subclass by rewriting the `__bases__` of every class above it: a shared base und
 `ElectraClassifier` would become `Functional` for the subclassed `ElectraQuestionAnswerer` too.
 """
 
+import os
 from typing import Optional
 
-from electra_tf.models import finetuning_recipe
+import tensorflow as tf
+
+from electra_tf.models import finetuning_recipe, saving
 from electra_tf.optimizers import layerwise_decay
 from electra_tf.optimizers.schedules import WarmupLinearDecay
 
@@ -21,6 +24,32 @@ class FinetuningModel:
 
     _auto_schedule = None
     recipe = None  # The `FinetuningRecipe` that `compile` resolved.
+    # Set by each model: its `.keras` file, its preprocessor's class, and what it is called in messages.
+    MODEL_FILE = ""
+    PREPROCESSOR_CLASS = None
+    KIND = ""
+
+    def save_finetuned(self, directory: str) -> None:
+        """Writes `MODEL_FILE` and the preprocessor (its settings and `vocab.txt`) into `directory`."""
+        tf.io.gfile.makedirs(directory)
+        path = os.path.join(directory, self.MODEL_FILE)
+        tmp = path + ".tmp.keras"
+        self.save(tmp)
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+        if self.preprocessor is not None:
+            self.preprocessor.save(directory)
+
+    @classmethod
+    def from_finetuned(cls, directory: str):
+        """Loads what `save_finetuned` wrote."""
+        path = os.path.join(directory, cls.MODEL_FILE)
+        if not tf.io.gfile.exists(path):
+            raise FileNotFoundError(
+                f"{directory} lacks {cls.MODEL_FILE}: it is not a fine-tuned electra_tf {cls.KIND}."
+            )
+        model = saving.load_keras_file(path, "Fine-tune the model again.")
+        model.preprocessor = cls.PREPROCESSOR_CLASS.load(directory)
+        return model
 
     def default_loss(self):
         """The loss `compile(loss="auto")` uses, or None when the model computes its own (`compute_loss`)."""

@@ -19,15 +19,13 @@ offsets recover the answer's exact original text, where GR's `get_final_text` al
 An empty context gives one window with no context tokens, so the question can only be unanswerable.
 """
 
-import json
-import os
 from typing import Optional
 
 import tensorflow as tf
 
-from electra_tf import io_utils
+from electra_tf.models.preprocessor_files import PreprocessorFiles
 from electra_tf.tokenization.tokenizer import WordPieceTokenizer
-from electra_tf.tokenization.vocabulary import VOCAB_FILE, Vocabulary
+from electra_tf.tokenization.vocabulary import Vocabulary
 
 QUESTION = "question"
 CONTEXT = "context"
@@ -40,7 +38,7 @@ def byte_span(context: str, start: int, text: str) -> tuple:
     return begin, begin + len(text.encode("utf-8"))
 
 
-class QuestionAnsweringPreprocessor(tf.Module):
+class QuestionAnsweringPreprocessor(PreprocessorFiles, tf.Module):
     """Cuts `(question, context)` pairs into windows and labels answers, as google-research/electra does.
 
     Args:
@@ -51,6 +49,8 @@ class QuestionAnsweringPreprocessor(tf.Module):
         lower_case: bool. Defaults to True.
         strip_accents: bool or None. None follows `lower_case`. Defaults to None.
     """
+
+    CONFIG_FILE = PREPROCESSOR_FILE
 
     def __init__(
         self,
@@ -88,24 +88,6 @@ class QuestionAnsweringPreprocessor(tf.Module):
             "lower_case": self.tokenizer.lower_case,
             "strip_accents": self.tokenizer.strip_accents,
         }
-
-    def save(self, directory: str) -> None:
-        """Writes `qa_preprocessor.json` and `vocab.txt` into `directory`."""
-        tf.io.gfile.makedirs(directory)
-        self.vocabulary.save(os.path.join(directory, VOCAB_FILE))
-        config = dict(self.get_config(), vocab_sha256=self.vocabulary.fingerprint())
-        io_utils.write_text_atomic(
-            os.path.join(directory, PREPROCESSOR_FILE), json.dumps(config, indent=2, sort_keys=True) + "\n"
-        )
-
-    @classmethod
-    def load(cls, directory: str) -> "QuestionAnsweringPreprocessor":
-        vocabulary = Vocabulary.load(os.path.join(directory, VOCAB_FILE))
-        with tf.io.gfile.GFile(os.path.join(directory, PREPROCESSOR_FILE)) as f:
-            config = json.load(f)
-        if config.pop("vocab_sha256") != vocabulary.fingerprint():
-            raise ValueError(f"{directory}: vocab.txt is not the vocabulary {PREPROCESSOR_FILE} was saved with.")
-        return cls(vocabulary, **config)
 
     def windows(self, question, context, answer=None, is_impossible=None, max_windows: Optional[int] = None) -> dict:
         """One example's windows.

@@ -333,8 +333,9 @@ def _resolve_recipe(task: Task, config: FinetuningConfig, classifier: ElectraCla
     return recipe, sources, train
 
 
-def _compile(classifier: ElectraClassifier, recipe, config: FinetuningConfig) -> None:
-    classifier.compile(
+def recipe_compile_arguments(recipe) -> dict:
+    """`FinetuningModel.compile`'s arguments for a resolved `FinetuningRecipe`."""
+    return dict(
         learning_rate=recipe.learning_rate,
         layerwise_decay_rate=recipe.layerwise_decay,
         layerwise_rule=recipe.layerwise_rule,
@@ -343,8 +344,11 @@ def _compile(classifier: ElectraClassifier, recipe, config: FinetuningConfig) ->
         clip_norm=recipe.clip_norm,
         bias_correction=recipe.bias_correction,
         model_size=recipe.model_size,
-        jit_compile=config.jit_compile,
     )
+
+
+def _compile(classifier: ElectraClassifier, recipe, config: FinetuningConfig) -> None:
+    classifier.compile(**recipe_compile_arguments(recipe), jit_compile=config.jit_compile)
 
 
 def _train_and_score(

@@ -149,7 +149,7 @@ def run_squad_finetuning(
                     config.recipe_overrides(), model.encoder.encoder_config, task
                 )
                 print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
-            model.compile(**_compile_arguments(recipe))
+            model.compile(**finetune.recipe_compile_arguments(recipe))
             if trial == 0:
                 tf.io.gfile.makedirs(model_dir)
                 lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
@@ -192,19 +192,6 @@ def _read(squad_file: str, train_file: Optional[str], config: SquadConfig, expec
         train = dataclasses.replace(train, examples=train.examples[: config.max_train_examples])
     logging.info("SQuAD %s: %d training questions, %d held out", held_out.version, len(train), len(held_out))
     return train, held_out
-
-
-def _compile_arguments(recipe) -> dict:
-    return dict(
-        learning_rate=recipe.learning_rate,
-        layerwise_decay_rate=recipe.layerwise_decay,
-        layerwise_rule=recipe.layerwise_rule,
-        weight_decay=recipe.weight_decay,
-        warmup_fraction=recipe.warmup_fraction,
-        clip_norm=recipe.clip_norm,
-        bias_correction=recipe.bias_correction,
-        model_size=recipe.model_size,
-    )
 
 
 def _train_and_score(model, recipe, train, held_out, trial_dir: str, seed: int, verbose: int) -> dict:
