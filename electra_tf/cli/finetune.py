@@ -34,7 +34,12 @@ _TASK = flags.DEFINE_string(
     "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli), a task JSON file, or squad_v1.1 / squad_v2.0.",
 )
 _DATA_DIR = flags.DEFINE_string("data_dir", str(settings.data_dir() / "glue"), "The GLUE root: one folder per task.")
-_SOURCE = flags.DEFINE_enum("source", "tsv", list(finetune.SOURCES), "Read GLUE TSV files, or TFDS's glue/* builders.")
+_SOURCE = flags.DEFINE_enum(
+    "source",
+    "tsv",
+    list(finetune.SOURCES),
+    "Read GLUE TSV files (SQuAD: its JSON file), or TFDS's glue/* and squad/* builders.",
+)
 _TFDS_DATA_DIR = flags.DEFINE_string(
     "tfds_data_dir", None, "With --source=tfds: TFDS's data_dir (its default when unset)."
 )
@@ -134,7 +139,11 @@ def main(argv: list[str]) -> None:
         raise ValueError("--task is required: a GLUE task name, a task JSON file, or squad_v1.1 / squad_v2.0.")
     if _TASK.value in SQUAD_FILES:
         return _squad()
-    squad_only = sorted(name for name, flag in {**_SQUAD, "squad_file": _SQUAD_FILE}.items() if flag.present)
+    squad_only = sorted(
+        name
+        for name, flag in {**_SQUAD, "squad_file": _SQUAD_FILE, "squad_train_file": _SQUAD_TRAIN_FILE}.items()
+        if flag.present
+    )
     if squad_only:
         raise ValueError(f"--{', --'.join(squad_only)} apply to SQuAD only, not to --task={_TASK.value}.")
     config = config_io.load(finetune.FinetuningConfig, _CONFIG.value) if _CONFIG.value else finetune.FinetuningConfig()
@@ -168,12 +177,16 @@ def _squad() -> None:
     fields = {field.name for field in dataclasses.fields(finetune_squad.SquadConfig)}
     glue_only = sorted(name for name, flag in _OVERRIDES.items() if flag.present and name not in fields)
     glue_only += [name for name, flag in (("do_predict", _DO_PREDICT), ("export_dir", _EXPORT_DIR)) if flag.present]
-    if glue_only or _CONFIG.present or _SOURCE.present:
-        named = glue_only + ["config"] * _CONFIG.present + ["source"] * _SOURCE.present
+    if glue_only or _CONFIG.present:
+        named = glue_only + ["config"] * _CONFIG.present
         raise ValueError(f"--{', --'.join(named)} do not apply to --task={_TASK.value} (yet).")
+    tfds = _SOURCE.value == "tfds"
+    file_flags = [flag.name for flag in (_SQUAD_FILE, _SQUAD_TRAIN_FILE, _SQUAD["held_out_articles"]) if flag.present]
+    if tfds and file_flags:
+        raise ValueError(f"--{', --'.join(file_flags)} do not apply with --source=tfds (TFDS's train and validation).")
     values = {name: flag.value for name, flag in {**_OVERRIDES, **_SQUAD}.items() if flag.value is not None}
     config = finetune_squad.SquadConfig(**{name: value for name, value in values.items() if name in fields})
-    squad_file = _SQUAD_FILE.value or str(settings.data_dir() / "squad" / SQUAD_FILES[_TASK.value])
+    squad_file = None if tfds else _SQUAD_FILE.value or str(settings.data_dir() / "squad" / SQUAD_FILES[_TASK.value])
     model_dir = _MODEL_DIR.value or str(settings.output_dir() / "finetune" / _TASK.value)
     results = finetune_squad.run_squad_finetuning(
         squad_file,
@@ -185,6 +198,9 @@ def _squad() -> None:
         verbose=_VERBOSE.value,
         force_unlock=_FORCE_UNLOCK.value,
         expected_version=_TASK.value.removeprefix("squad_v"),
+        source="tfds" if tfds else "file",
+        tfds_data_dir=_TFDS_DATA_DIR.value,
+        tfds_download=_TFDS_DOWNLOAD.value,
     )
     print(
         json.dumps(

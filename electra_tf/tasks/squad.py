@@ -98,9 +98,19 @@ def read_squad(path: str, on_bad_example: str = "error") -> SquadSet:
     Raises:
         SquadFormatError: a file that is not SQuAD, or a bad question under "error".
     """
-    if on_bad_example not in ON_BAD_EXAMPLE:
-        raise ValueError(f"on_bad_example must be one of {ON_BAD_EXAMPLE}, but received {on_bad_example!r}.")
-    document = _load_json(path)
+    _check_on_bad_example(on_bad_example)  # Before the file is read.
+    return from_document(_load_json(path), path, on_bad_example)
+
+
+def from_document(document, path: str, on_bad_example: str = "error") -> SquadSet:
+    """Reads a parsed SQuAD document (the official format's top-level object), with `read_squad`'s checks.
+
+    Args:
+        document: the parsed JSON: `{"version": ..., "data": [articles]}`.
+        path: str. Where it came from, for messages and `SquadSet.source`.
+        on_bad_example: "error" or "skip", as in `read_squad`.
+    """
+    _check_on_bad_example(on_bad_example)
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise SquadFormatError(f"{path}: not a SQuAD file: the top level must be an object with a `data` list.")
     squad = SquadSet(examples=[], version=str(document.get("version", "")).lstrip("v"), titles=[], source=path)
@@ -127,6 +137,11 @@ def read_squad(path: str, on_bad_example: str = "error") -> SquadSet:
     if squad.has_unanswerable:
         squad.version = "2.0"
     return squad
+
+
+def _check_on_bad_example(on_bad_example: str) -> None:
+    if on_bad_example not in ON_BAD_EXAMPLE:
+        raise ValueError(f"on_bad_example must be one of {ON_BAD_EXAMPLE}, but received {on_bad_example!r}.")
 
 
 def _load_json(path: str):

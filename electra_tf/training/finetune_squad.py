@@ -6,7 +6,8 @@ answer the held-out articles, score them with SQuAD's EM and F1, and report the 
 
 Only dev files are available offline, so a file is split by article (`squad.split_by_article`: the last 10 articles
 of v1.1, the last 4 of the 2.0 half, unless `held_out_articles` says otherwise); with a separate training file
-(`train_file`), all of the evaluation file is scored. The recipe is the GLUE one for the encoder's size with SQuAD's
+(`train_file`), all of the evaluation file is scored. With internet, `source="tfds"` trains on TFDS's SQuAD train split
+and scores its validation split. The recipe is the GLUE one for the encoder's size with SQuAD's
 2 epochs; windows are google-research/electra's (512 tokens, stride 128, questions cut to 64), which a CPU run will
 want to shorten.
 
@@ -30,7 +31,7 @@ from absl import logging
 from electra_tf import config_io, io_utils, run_lock
 from electra_tf.models import finetuning_recipe, qa_decoding
 from electra_tf.models.electra_question_answerer import ElectraQuestionAnswerer
-from electra_tf.tasks import squad, squad_metrics
+from electra_tf.tasks import squad, squad_metrics, tfds_squad
 from electra_tf.training import finetune
 
 
@@ -101,7 +102,7 @@ class _SquadTask:
 
 
 def run_squad_finetuning(
-    squad_file: str,
+    squad_file: Optional[str],
     pretrained: str,
     model_dir: str,
     config: SquadConfig = SquadConfig(),
@@ -110,11 +111,15 @@ def run_squad_finetuning(
     verbose: int = 1,
     force_unlock: bool = False,
     expected_version: Optional[str] = None,
+    source: str = "file",
+    tfds_data_dir: Optional[str] = None,
+    tfds_download: bool = False,
 ) -> dict:
     """Fine-tunes `pretrained` on SQuAD `num_trials` times and returns (and writes) the results.
 
     Args:
-        squad_file: str. A SQuAD file in the official format: split by article, or scored whole with `train_file`.
+        squad_file: str or None. A SQuAD file in the official format: split by article, or scored whole with
+            `train_file`. Unused with `source="tfds"`.
         pretrained: str. A saved encoder folder.
         model_dir: str. Where results, models, predictions and logs go.
         config: `SquadConfig`.
@@ -123,11 +128,20 @@ def run_squad_finetuning(
         verbose: int. Keras progress. Defaults to 1.
         force_unlock: bool. Take model_dir's lock even if a run on another host holds it. Defaults to False.
         expected_version: str or None. "1.1" or "2.0": refuse a file of the other version. Defaults to None.
+        source: str. "file" (the default), or "tfds": train on TFDS's `squad/v<expected_version>` train split and
+            score its validation split (`tasks/tfds_squad.py`).
+        tfds_data_dir: str or None. With "tfds": TFDS's data_dir (its default when None).
+        tfds_download: bool. With "tfds": download and prepare a missing dataset (needs internet).
     """
     if num_trials < 1:
         raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
     io_utils.check_output_dir(model_dir, "model_dir")
-    train, held_out = _read(squad_file, train_file, config, expected_version)
+    if source == "tfds":
+        train, held_out = _read_tfds(expected_version, config, tfds_data_dir, tfds_download)
+    elif source == "file":
+        train, held_out = _read(squad_file, train_file, config, expected_version)
+    else:
+        raise ValueError(f"source must be 'file' or 'tfds', but received {source!r}.")
     task = _SquadTask(f"squad_v{held_out.version}")
     with contextlib.ExitStack() as lock:
         trials, recipe, sources = [], None, None
@@ -163,7 +177,7 @@ def run_squad_finetuning(
         results = {
             "task": task.name,
             "pretrained": pretrained,
-            "squad_file": squad_file,
+            "squad_file": held_out.source,
             "train_file": train_file,
             "num_train_questions": len(train),
             "num_held_out_questions": len(held_out),
@@ -188,10 +202,24 @@ def _read(squad_file: str, train_file: Optional[str], config: SquadConfig, expec
         train, held_out = squad.read_squad(train_file, config.on_bad_example), evaluation
     else:
         train, held_out = squad.split_by_article(evaluation, config.held_out_articles)
-    if config.max_train_examples is not None:
-        train = dataclasses.replace(train, examples=train.examples[: config.max_train_examples])
+    train = _cut(train, config)
     logging.info("SQuAD %s: %d training questions, %d held out", held_out.version, len(train), len(held_out))
     return train, held_out
+
+
+def _read_tfds(version: Optional[str], config: SquadConfig, data_dir: Optional[str], download: bool) -> tuple:
+    if version not in tfds_squad.BUILDERS:
+        raise ValueError(f"SQuAD from TFDS needs expected_version '1.1' or '2.0', but received {version!r}.")
+    splits = [
+        tfds_squad.read_split(version, split, data_dir, download, config.on_bad_example) for split in ("train", "dev")
+    ]
+    return _cut(splits[0], config), splits[1]
+
+
+def _cut(train, config: SquadConfig):
+    if config.max_train_examples is None:
+        return train
+    return dataclasses.replace(train, examples=train.examples[: config.max_train_examples])
 
 
 def _train_and_score(model, recipe, train, held_out, trial_dir: str, seed: int, verbose: int) -> dict:

@@ -169,6 +169,8 @@ def test_finetune_squad_end_to_end_and_flags_that_do_not_apply(saved_encoder, da
     )
     glue = run_binary("finetune", "--task=rte", f"--pretrained={saved_encoder}", "--doc_stride=64")
     assert glue.returncode == 2 and "--doc_stride apply to SQuAD only, not to --task=rte" in glue.stderr
+    tfds = run_binary("finetune", *common, f"--model_dir={tmp_path / 'x'}", "--source=tfds", "--held_out_articles=2")
+    assert tfds.returncode == 2 and "--squad_file, --held_out_articles do not apply with --source=tfds" in tfds.stderr
     assert not (tmp_path / "x").exists()
 
 
