@@ -1,11 +1,17 @@
-"""bin/finetune: fine-tunes a pre-trained discriminator on a GLUE (or user) task or SQuAD, N seeds, median and spread.
+"""bin/finetune: fine-tunes a pre-trained discriminator on a GLUE (or user) task, SQuAD or CoNLL tagging, N seeds,
+median and spread.
 
     bin/finetune --task=rte --pretrained=data/models/tiny/discriminator --num_trials=3
     bin/finetune --task=squad_v1.1 --pretrained=data/models/tiny/discriminator --sequence_length=256
+    bin/finetune --task=conll2003 --pretrained=data/models/tiny/discriminator --sequence_length=128
 
 SQuAD (`--task=squad_v1.1` or `squad_v2.0`) reads `--squad_file` (the shared dev file by default), trains on all but
 its last articles and scores those (`training/finetune_squad.py`), or trains on `--squad_train_file` and scores all
 of `--squad_file`. Its windows default to google-research/electra's: 512 tokens, stride 128.
+
+CoNLL tagging (`--task=conll2000` chunking or `conll2003` NER) reads `<--data_dir>/conll2000/` or `conll2003/` (the
+shared data root by default), trains on the train file and scores the test file (and CoNLL-2003's dev file) with
+conlleval's chunk F1 (`training/finetune_tagging.py`). Windows default to GR's 256 word-pieces.
 
 With only --task and --pretrained, the settings come from the fine-tuning recipe for the encoder's size and the task
 (google-research/electra's settings with the paper's learning rates: for a small encoder on RTE, learning rate
@@ -24,16 +30,23 @@ from electra_tf import config_io, settings
 from electra_tf.cli import common
 from electra_tf.models import finetuning_recipe
 from electra_tf.optimizers import layerwise_decay
-from electra_tf.training import finetune, finetune_squad
+from electra_tf.tasks import conll
+from electra_tf.training import finetune, finetune_squad, finetune_tagging
 
 SQUAD_FILES = {"squad_v1.1": "dev-v1.1.json", "squad_v2.0": "dev-v2.0-half.json"}
 
 _TASK = flags.DEFINE_string(
     "task",
     None,
-    "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli), a task JSON file, or squad_v1.1 / squad_v2.0.",
+    "A GLUE task (cola, sst-2, mrpc, sts-b, qqp, mnli, qnli, rte, wnli), a task JSON file, squad_v1.1 / squad_v2.0, "
+    "or conll2000 / conll2003.",
 )
-_DATA_DIR = flags.DEFINE_string("data_dir", str(settings.data_dir() / "glue"), "The GLUE root: one folder per task.")
+_DATA_DIR = flags.DEFINE_string(
+    "data_dir",
+    str(settings.data_dir() / "glue"),
+    "The GLUE root: one folder per task. For CoNLL tasks, the root holding conll2000/ and conll2003/ (default: the "
+    "shared data root).",
+)
 _SOURCE = flags.DEFINE_enum(
     "source",
     "tsv",
@@ -74,6 +87,14 @@ _SQUAD = {
     ),
     "on_bad_example": flags.DEFINE_enum(
         "on_bad_example", None, ["error", "skip"], "SQuAD: stop at, or skip and count, bad questions."
+    ),
+}
+_TAGGING = {
+    "stride": flags.DEFINE_integer(
+        "stride", None, "CoNLL: word-pieces between a long sentence's windows (default: half a window)."
+    ),
+    "scheme": flags.DEFINE_enum(
+        "tag_scheme", None, ["BIOES", "IOB2"], "CoNLL: the labels the tagger learns (default BIOES, GR's)."
     ),
 }
 _FORCE_UNLOCK = flags.DEFINE_bool(
@@ -136,16 +157,15 @@ _OVERRIDES = {
 def main(argv: list[str]) -> None:
     common.reject_positional(argv)
     if not _TASK.value:
-        raise ValueError("--task is required: a GLUE task name, a task JSON file, or squad_v1.1 / squad_v2.0.")
+        raise ValueError(
+            "--task is required: a GLUE task name, a task JSON file, squad_v1.1 / squad_v2.0, or conll2000 / conll2003."
+        )
     if _TASK.value in SQUAD_FILES:
         return _squad()
-    squad_only = sorted(
-        name
-        for name, flag in {**_SQUAD, "squad_file": _SQUAD_FILE, "squad_train_file": _SQUAD_TRAIN_FILE}.items()
-        if flag.present
-    )
-    if squad_only:
-        raise ValueError(f"--{', --'.join(squad_only)} apply to SQuAD only, not to --task={_TASK.value}.")
+    _reject_other_families("SQuAD", {**_SQUAD, "squad_file": _SQUAD_FILE, "squad_train_file": _SQUAD_TRAIN_FILE})
+    if _TASK.value in conll.FORMATS:
+        return _tagging()
+    _reject_other_families("CoNLL tagging", _TAGGING)
     config = config_io.load(finetune.FinetuningConfig, _CONFIG.value) if _CONFIG.value else finetune.FinetuningConfig()
     config = dataclasses.replace(config, **{k: f.value for k, f in _OVERRIDES.items() if f.value is not None})
     model_dir = _MODEL_DIR.value or str(
@@ -166,6 +186,29 @@ def main(argv: list[str]) -> None:
         verbose=_VERBOSE.value,
         force_unlock=_FORCE_UNLOCK.value,
     )
+    _print_summary(results, model_dir)
+
+
+def _reject_other_families(family: str, family_flags: dict) -> None:
+    present = sorted(flag.name for flag in family_flags.values() if flag.present)
+    if present:
+        raise ValueError(f"--{', --'.join(present)} apply to {family} only, not to --task={_TASK.value}.")
+
+
+def _family_config(config_class, family_flags: dict, extra_glue_only: tuple = ()):
+    """The SQuAD or tagging config from the flags; GLUE-only flags that were set are refused."""
+    fields = {field.name for field in dataclasses.fields(config_class)}
+    glue_only = sorted(name for name, flag in _OVERRIDES.items() if flag.present and name not in fields)
+    glue_only += [name for name, flag in (("do_predict", _DO_PREDICT), ("export_dir", _EXPORT_DIR)) if flag.present]
+    glue_only += [flag.name for flag in extra_glue_only if flag.present]
+    if glue_only or _CONFIG.present:
+        named = glue_only + ["config"] * _CONFIG.present
+        raise ValueError(f"--{', --'.join(named)} do not apply to --task={_TASK.value} (yet).")
+    values = {name: flag.value for name, flag in {**_OVERRIDES, **family_flags}.items() if flag.value is not None}
+    return config_class(**{name: value for name, value in values.items() if name in fields})
+
+
+def _print_summary(results: dict, model_dir: str) -> None:
     print(
         json.dumps(
             {"task": results["task"], "model_dir": model_dir, "recipe": results["recipe"], "dev": results["dev"]}
@@ -173,19 +216,28 @@ def main(argv: list[str]) -> None:
     )
 
 
+def _tagging() -> None:
+    config = _family_config(finetune_tagging.TaggingConfig, _TAGGING, (_SOURCE, _TFDS_DATA_DIR, _TFDS_DOWNLOAD))
+    model_dir = _MODEL_DIR.value or str(settings.output_dir() / "finetune" / _TASK.value)
+    results = finetune_tagging.run_tagging_finetuning(
+        _TASK.value,
+        _DATA_DIR.value if _DATA_DIR.present else str(settings.data_dir()),
+        _PRETRAINED.value,
+        model_dir,
+        config,
+        num_trials=_NUM_TRIALS.value,
+        verbose=_VERBOSE.value,
+        force_unlock=_FORCE_UNLOCK.value,
+    )
+    _print_summary(results, model_dir)
+
+
 def _squad() -> None:
-    fields = {field.name for field in dataclasses.fields(finetune_squad.SquadConfig)}
-    glue_only = sorted(name for name, flag in _OVERRIDES.items() if flag.present and name not in fields)
-    glue_only += [name for name, flag in (("do_predict", _DO_PREDICT), ("export_dir", _EXPORT_DIR)) if flag.present]
-    if glue_only or _CONFIG.present:
-        named = glue_only + ["config"] * _CONFIG.present
-        raise ValueError(f"--{', --'.join(named)} do not apply to --task={_TASK.value} (yet).")
+    config = _family_config(finetune_squad.SquadConfig, _SQUAD)
     tfds = _SOURCE.value == "tfds"
     file_flags = [flag.name for flag in (_SQUAD_FILE, _SQUAD_TRAIN_FILE, _SQUAD["held_out_articles"]) if flag.present]
     if tfds and file_flags:
         raise ValueError(f"--{', --'.join(file_flags)} do not apply with --source=tfds (TFDS's train and validation).")
-    values = {name: flag.value for name, flag in {**_OVERRIDES, **_SQUAD}.items() if flag.value is not None}
-    config = finetune_squad.SquadConfig(**{name: value for name, value in values.items() if name in fields})
     squad_file = None if tfds else _SQUAD_FILE.value or str(settings.data_dir() / "squad" / SQUAD_FILES[_TASK.value])
     model_dir = _MODEL_DIR.value or str(settings.output_dir() / "finetune" / _TASK.value)
     results = finetune_squad.run_squad_finetuning(
@@ -202,11 +254,7 @@ def _squad() -> None:
         tfds_data_dir=_TFDS_DATA_DIR.value,
         tfds_download=_TFDS_DOWNLOAD.value,
     )
-    print(
-        json.dumps(
-            {"task": results["task"], "model_dir": model_dir, "recipe": results["recipe"], "dev": results["dev"]}
-        )
-    )
+    _print_summary(results, model_dir)
 
 
 def run() -> None:

@@ -131,11 +131,7 @@ class ElectraClassifier(FinetuningModel, keras.Model):
                 rebuilt.set_weights(encoder.get_weights())
             encoder = rebuilt
         encoder.trainable = not freeze_encoder
-        if sequence_length > encoder.encoder_config.max_position_embeddings:
-            raise ValueError(
-                f"sequence_length={sequence_length} exceeds the encoder's max_position_embeddings="
-                f"{encoder.encoder_config.max_position_embeddings} ({directory})."
-            )
+        saving.check_sequence_length(encoder, sequence_length, directory)
         preprocessor = ClassifierPreprocessor(
             vocabulary, sequence_length, settings["lower_case"], settings["strip_accents"], pair=pair
         )

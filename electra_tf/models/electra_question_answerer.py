@@ -103,11 +103,7 @@ class ElectraQuestionAnswerer(FinetuningModel, keras.Model):
         encoder, vocabulary, settings = saving.load_encoder(directory)
         if random_encoder:
             encoder = type(encoder).from_config(encoder.get_config())
-        if sequence_length > encoder.encoder_config.max_position_embeddings:
-            raise ValueError(
-                f"sequence_length={sequence_length} exceeds the encoder's max_position_embeddings="
-                f"{encoder.encoder_config.max_position_embeddings} ({directory})."
-            )
+        saving.check_sequence_length(encoder, sequence_length, directory)
         preprocessor = QuestionAnsweringPreprocessor(
             vocabulary, sequence_length, doc_stride, max_query_length, settings["lower_case"], settings["strip_accents"]
         )

@@ -23,6 +23,7 @@ from typing import Optional
 
 import tensorflow as tf
 
+from electra_tf.models import windowing
 from electra_tf.models.preprocessor_files import PreprocessorFiles
 from electra_tf.tokenization.tokenizer import WordPieceTokenizer
 from electra_tf.tokenization.vocabulary import Vocabulary
@@ -125,29 +126,14 @@ class QuestionAnsweringPreprocessor(PreprocessorFiles, tf.Module):
         return features
 
 
-class _Layout:
-    """Where the windows of one example start and what each of their positions holds."""
+class _Layout(windowing.Windows):
+    """Where the windows of one example start and what each of their positions holds: `[CLS] question [SEP]`, then
+    the window of the context (`windowing.Windows`)."""
 
     def __init__(self, query_length, context_length, sequence_length: int, doc_stride: int, max_windows=None):
-        self.query_length, self.context_length = query_length, context_length
         room = sequence_length - query_length - 3
-        extra = tf.maximum(context_length - room, 0)
-        count = 1 + (extra + doc_stride - 1) // doc_stride
-        if max_windows is not None:
-            count = tf.minimum(count, max_windows)
-        self.window_starts = tf.range(count) * doc_stride  # (W,)
-        self.window_lengths = tf.maximum(tf.minimum(room, context_length - self.window_starts), 0)
-        self.position = tf.range(sequence_length)[tf.newaxis, :]  # (1, L)
-        offset = self.position - (query_length + 2)
-        self.in_context = (offset >= 0) & (offset < self.window_lengths[:, tf.newaxis])  # (W, L)
-        self.document_index = self.window_starts[:, tf.newaxis] + offset  # (W, L): the context token's index.
-        self.final_sep_position = query_length + 2 + self.window_lengths[:, tf.newaxis]
-        self.final_sep = self.position == self.final_sep_position
-
-    def gather_context(self, values: tf.Tensor, fill) -> tf.Tensor:
-        padded = tf.concat([values, tf.fill([1], tf.cast(fill, values.dtype))], 0)  # Safe for an empty context.
-        index = tf.where(self.in_context, self.document_index, self.context_length)
-        return tf.gather(padded, index)
+        super().__init__(context_length, room, doc_stride, sequence_length, query_length + 2, max_windows)
+        self.query_length, self.context_length = query_length, context_length
 
     def tokens(self, query, ids, cls_id: int, sep_id: int, pad_id: int) -> tf.Tensor:
         padded_query = tf.concat([tf.cast(query, tf.int32), [pad_id]], 0)
@@ -158,29 +144,6 @@ class _Layout:
         tokens = tf.where(self.in_context, self.gather_context(tf.cast(ids, tf.int32), pad_id), tokens)
         after = p > self.final_sep_position
         return tf.where(after, pad_id, tf.where(self.final_sep, sep_id, tokens))
-
-    def is_max_context(self, reach: int) -> tf.Tensor:
-        """GR's `_check_is_max_context` for every position of every window at once.
-
-        A token lies in at most `reach` consecutive windows, so each window is compared with the `reach` before and
-        after it: memory grows with windows x sequence_length x (2 reach + 1), not with windows x context tokens.
-        Window w holds a token when it scores more than every earlier window holding it and at least as much as
-        every later one: the first window with the best score, as GR's strict `>` picks.
-        """
-        count = tf.size(self.window_starts)
-        index = tf.range(count)[:, tf.newaxis, tf.newaxis]  # (W, 1, 1)
-        offsets = tf.range(-reach, reach + 1)[tf.newaxis, tf.newaxis, :]  # (1, 1, J)
-        other = index + offsets
-        exists = (other >= 0) & (other < count)
-        other = tf.clip_by_value(other, 0, tf.maximum(count - 1, 0))
-        starts, lengths = tf.gather(self.window_starts, other), tf.gather(self.window_lengths, other)
-        document = self.document_index[:, :, tf.newaxis]  # (W, L, 1)
-        holds = exists & (document >= starts) & (document < starts + lengths)
-        score = tf.cast(tf.minimum(document - starts, starts + lengths - 1 - document), tf.float64)
-        score = score + 0.01 * tf.cast(lengths, tf.float64)
-        own = score[:, :, reach : reach + 1]
-        beaten = holds & tf.where(offsets < 0, score >= own, score > own)
-        return self.in_context & ~tf.reduce_any(beaten, axis=-1)
 
     def labels(self, starts, ends, answer, is_impossible) -> dict:
         """GR's training labels: the answer's positions in windows holding all of it, (0, 0) elsewhere."""

@@ -167,6 +167,15 @@ def load_encoder(directory: str) -> tuple[ElectraEncoder, Vocabulary, dict]:
     return encoder, vocabulary, settings
 
 
+def check_sequence_length(encoder: ElectraEncoder, sequence_length: int, directory: str) -> None:
+    """Refuses windows longer than the encoder's position embeddings."""
+    if sequence_length > encoder.encoder_config.max_position_embeddings:
+        raise ValueError(
+            f"sequence_length={sequence_length} exceeds the encoder's max_position_embeddings="
+            f"{encoder.encoder_config.max_position_embeddings} ({directory})."
+        )
+
+
 def load_keras_file(path: str, fix: str) -> keras.Model:
     """Loads a `.keras` file in Keras's safe mode, which refuses to deserialize code (Lambda layers, pickled functions).
 

@@ -17,7 +17,6 @@ for SQuAD 2.0, `spans.json` (the best span of every question) and `null_odds.jso
 the official script reads with `--na-prob-file` to reproduce every figure.
 """
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -28,11 +27,11 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from electra_tf import config_io, io_utils, run_lock
+from electra_tf import io_utils
 from electra_tf.models import finetuning_recipe, qa_decoding
 from electra_tf.models.electra_question_answerer import ElectraQuestionAnswerer
 from electra_tf.tasks import squad, squad_metrics, tfds_squad
-from electra_tf.training import finetune
+from electra_tf.training import finetune, trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,8 +132,6 @@ def run_squad_finetuning(
         tfds_data_dir: str or None. With "tfds": TFDS's data_dir (its default when None).
         tfds_download: bool. With "tfds": download and prepare a missing dataset (needs internet).
     """
-    if num_trials < 1:
-        raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
     io_utils.check_output_dir(model_dir, "model_dir")
     if source == "tfds":
         train, held_out = _read_tfds(expected_version, config, tfds_data_dir, tfds_download)
@@ -143,51 +140,41 @@ def run_squad_finetuning(
     else:
         raise ValueError(f"source must be 'file' or 'tfds', but received {source!r}.")
     task = _SquadTask(f"squad_v{held_out.version}")
-    with contextlib.ExitStack() as lock:
-        trials, recipe, sources = [], None, None
-        for trial in range(num_trials):
-            seed = config.seed + trial
-            keras.utils.set_random_seed(seed)
-            model = ElectraQuestionAnswerer.from_pretrained(
-                pretrained,
-                sequence_length=config.sequence_length,
-                doc_stride=config.doc_stride,
-                max_query_length=config.max_query_length,
-                random_encoder=config.random_encoder,
-                joint=config.joint,
-                max_answer_length=config.max_answer_length,
-                no_answer_threshold=config.no_answer_threshold if held_out.has_unanswerable else None,
-            )
-            if trial == 0:
-                recipe, sources = finetuning_recipe.resolve(
-                    config.recipe_overrides(), model.encoder.encoder_config, task
-                )
-                print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
-            model.compile(**finetune.recipe_compile_arguments(recipe))
-            if trial == 0:
-                tf.io.gfile.makedirs(model_dir)
-                lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
-                resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS if hasattr(config, name)}
-                config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, "squad_config.json"))
-            trial_dir = os.path.join(model_dir, f"trial_{trial}")
-            record = {"trial": trial, **_train_and_score(model, recipe, train, held_out, trial_dir, seed, verbose)}
-            logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
-            trials.append(record)
-            keras.backend.clear_session()
-        results = {
-            "task": task.name,
-            "pretrained": pretrained,
-            "squad_file": held_out.source,
-            "train_file": train_file,
-            "num_train_questions": len(train),
-            "num_held_out_questions": len(held_out),
-            "held_out_titles": sorted({example.title for example in held_out.examples}),
-            "recipe": dict(dataclasses.asdict(recipe), source=sources),
-            "dev": finetune.summarize(trials),
-            "trials": trials,
-        }
-        io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
-    return results
+
+    def build():
+        return ElectraQuestionAnswerer.from_pretrained(
+            pretrained,
+            sequence_length=config.sequence_length,
+            doc_stride=config.doc_stride,
+            max_query_length=config.max_query_length,
+            random_encoder=config.random_encoder,
+            joint=config.joint,
+            max_answer_length=config.max_answer_length,
+            no_answer_threshold=config.no_answer_threshold if held_out.has_unanswerable else None,
+        )
+
+    header = {
+        "task": task.name,
+        "pretrained": pretrained,
+        "squad_file": held_out.source,
+        "train_file": train_file,
+        "num_train_questions": len(train),
+        "num_held_out_questions": len(held_out),
+        "held_out_titles": sorted({example.title for example in held_out.examples}),
+    }
+    return trials.run_trials(
+        model_dir,
+        num_trials,
+        config,
+        task,
+        build,
+        lambda model, recipe, trial_dir, seed: _train_and_score(
+            model, recipe, train, held_out, trial_dir, seed, verbose
+        ),
+        header,
+        "squad_config.json",
+        force_unlock,
+    )
 
 
 def _read(squad_file: str, train_file: Optional[str], config: SquadConfig, expected_version: Optional[str]) -> tuple:

@@ -189,3 +189,28 @@ def test_finetune_honours_another_hosts_lock_unless_forced(saved_encoder, glue_d
     forced = run_binary("finetune", *flags, "--force_unlock")
     assert forced.returncode == 0, forced.stderr[-2000:]
     assert (model_dir / "results.json").exists() and not (model_dir / "RUN_LOCK.json").exists()
+
+
+def test_finetune_conll_end_to_end_and_flags_that_do_not_apply(saved_encoder, data_dir, tmp_path):
+    root = tmp_path / "data" / "conll2000"
+    root.mkdir(parents=True)
+    for name in ("train.txt", "test.txt"):
+        blocks = (data_dir / "conll2000" / name).read_text(encoding="utf-8").split("\n\n")
+        (root / name).write_text("\n\n".join(blocks[:24]) + "\n", encoding="utf-8")
+    model_dir = tmp_path / "chunk"
+    common = ("--task=conll2000", f"--pretrained={saved_encoder}", f"--data_dir={root.parent}")
+    result = run_binary(
+        "finetune", *common, f"--model_dir={model_dir}", "--sequence_length=32", "--stride=10", "--keras_verbose=0"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Fine-tuning recipe for conll2000:" in result.stdout and "epochs=3 (recipe)" in result.stdout
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(summary["dev"]["test"]) == {"f1", "precision", "recall", "accuracy"}
+    assert (model_dir / "trial_0" / "test_predictions.txt").is_file()
+    assert json.loads((model_dir / "tagging_config.json").read_text())["stride"] == 10
+
+    refused = run_binary("finetune", *common, f"--model_dir={tmp_path / 'x'}", "--doc_stride=8", "--source=tfds")
+    assert refused.returncode == 2 and "--doc_stride apply to SQuAD only, not to --task=conll2000" in refused.stderr
+    glue = run_binary("finetune", "--task=rte", f"--pretrained={saved_encoder}", "--tag_scheme=IOB2")
+    assert glue.returncode == 2 and "--tag_scheme apply to CoNLL tagging only, not to --task=rte" in glue.stderr
+    assert not (tmp_path / "x").exists()

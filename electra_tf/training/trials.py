@@ -1,0 +1,78 @@
+"""The trial loop of the SQuAD and tagging fine-tuning drivers: N seeded runs, one recipe, one `results.json`.
+
+Each trial seeds Keras with `config.seed + k`, builds a fresh model, compiles it with the recipe for the encoder's
+size (resolved on the first trial and printed), and hands it to the driver's `train_and_score`. The first trial
+takes `model_dir`'s lock (`run_lock`) and writes the config with the recipe filled in; `results.json` holds the
+driver's header, the recipe, each score's median and spread, and the trials.
+"""
+
+import contextlib
+import dataclasses
+import json
+import os
+from typing import Callable
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from electra_tf import config_io, io_utils, run_lock
+from electra_tf.models import finetuning_recipe
+from electra_tf.training import finetune
+
+
+def run_trials(
+    model_dir: str,
+    num_trials: int,
+    config,
+    task,
+    build: Callable,
+    train_and_score: Callable,
+    header: dict,
+    config_file: str,
+    force_unlock: bool = False,
+) -> dict:
+    """Runs the trials and returns (and writes) the results.
+
+    Args:
+        model_dir: str. Where the config, trials and `results.json` go.
+        num_trials: int. At least 1.
+        config: a frozen dataclass with `seed` and `recipe_overrides()` (`SquadConfig`, `TaggingConfig`).
+        task: what the recipe reads of the task: an object with `name` and `unordered`.
+        build: () -> model. A fresh `FinetuningModel`, called after seeding.
+        train_and_score: (model, recipe, trial_dir, seed) -> dict. The trial's record, with its scores as `dev`.
+        header: dict. The first entries of `results.json`.
+        config_file: str. The config's file name in `model_dir`.
+        force_unlock: bool. Take model_dir's lock even if a run on another host holds it.
+    """
+    if num_trials < 1:
+        raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
+    with contextlib.ExitStack() as lock:
+        trials, recipe, sources = [], None, None
+        for trial in range(num_trials):
+            seed = config.seed + trial
+            keras.utils.set_random_seed(seed)
+            model = build()
+            if trial == 0:
+                recipe, sources = finetuning_recipe.resolve(
+                    config.recipe_overrides(), model.encoder.encoder_config, task
+                )
+                print(f"Fine-tuning recipe for {task.name}: {finetuning_recipe.describe(recipe, sources)}", flush=True)
+            model.compile(**finetune.recipe_compile_arguments(recipe))
+            if trial == 0:
+                tf.io.gfile.makedirs(model_dir)
+                lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
+                resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS if hasattr(config, name)}
+                config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, config_file))
+            record = {"trial": trial, **train_and_score(model, recipe, os.path.join(model_dir, f"trial_{trial}"), seed)}
+            logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
+            trials.append(record)
+            keras.backend.clear_session()
+        results = {
+            **header,
+            "recipe": dict(dataclasses.asdict(recipe), source=sources),
+            "dev": finetune.summarize(trials),
+            "trials": trials,
+        }
+        io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
+    return results
