@@ -5,10 +5,12 @@
         --num_heads=4 --dst=converted            # writes converted/discriminator and converted/generator
     bin/convert --from=electra_tf --to=hf --src=data/models/tiny/discriminator --dst=hf/tiny-discriminator
     bin/convert --from=hf --src=electra-small-squad2/ --dst=converted/squad   # a fine-tuned question answerer
+    bin/convert --from=hf --src=electra-small-ner/ --dst=converted/ner        # a fine-tuned tagger
 
-The electra_tf form is a saved encoder folder with its head, or, for an HF `ElectraForQuestionAnswering`, a fine-tuned
-`ElectraQuestionAnswerer` folder (`ElectraQuestionAnswerer.from_finetuned`); `bin/finetune --pretrained` and
-`bin/pretrain --init_from` (the parent folder) read it. Nothing is written to --dst unless the conversion succeeds.
+The electra_tf form is a saved encoder folder with its head, which `bin/finetune --pretrained` and
+`bin/pretrain --init_from` (the parent folder) read; or, for an HF `ElectraForQuestionAnswering` or
+`ElectraForTokenClassification`, a fine-tuned `ElectraQuestionAnswerer` or `ElectraTagger` folder (`from_finetuned`),
+which `bin/export --finetuned` serves. Nothing is written to --dst unless the conversion succeeds.
 """
 
 import json
@@ -59,11 +61,13 @@ def _write(converted, destination: str) -> str:
     return destination
 
 
-def _write_question_answerer(src: str) -> str:
-    """An HF ElectraForQuestionAnswering as a fine-tuned question answerer, written whole or not at all."""
+def _write_finetuned(src: str, architecture: str) -> str:
+    """An HF ElectraForQuestionAnswering or ElectraForTokenClassification as a fine-tuned electra_tf model, written
+    whole or not at all."""
     if _TO.value != "electra_tf":
-        raise ValueError(f"{src} is an {hf.QUESTION_ANSWERING}: it converts to electra_tf only.")
-    model = hf.load_hf_question_answerer(src, _ALLOW_PICKLE.value)
+        raise ValueError(f"{src} is an {architecture}: it converts to electra_tf only.")
+    load = hf.load_hf_question_answerer if architecture == hf.QUESTION_ANSWERING else hf.load_hf_tagger
+    model = load(src, _ALLOW_PICKLE.value)
     with io_utils.staged_directory(_DST.value) as staging:
         model.save_finetuned(staging)
     return _DST.value
@@ -86,8 +90,8 @@ def main(argv: list[str]) -> None:
     else:
         if _FROM.value == "hf":
             src = hf.download(_SRC.value) if _HUB_DOWNLOAD.value else _SRC.value
-            if hf.architecture(src) == hf.QUESTION_ANSWERING:
-                print(json.dumps({"written": [_write_question_answerer(src)]}))
+            if hf.architecture(src) in hf.FINETUNED:
+                print(json.dumps({"written": [_write_finetuned(src, hf.architecture(src))]}))
                 return
             model = hf.load_hf(src, _ALLOW_PICKLE.value)
         else:

@@ -3,9 +3,10 @@ back. Tensors are read and written with the `safetensors` package's numpy API: n
 
 `ElectraForPreTraining` maps to an encoder plus the discriminator head, `ElectraForMaskedLM` to an encoder plus the
 generator head, `ElectraModel` to an encoder alone, and `ElectraForQuestionAnswering` to a fine-tuned
-`ElectraQuestionAnswerer` with HF's independent start and end logits (`qa_outputs`). HF computes GELU exactly
-(`hidden_act="gelu"`, as google-research/electra does) except where a config says "gelu_new" (the tanh form), and
-its generator head always uses the exact one; imports set ours to match.
+`ElectraQuestionAnswerer` with HF's independent start and end logits (`qa_outputs`), and
+`ElectraForTokenClassification` to a fine-tuned `ElectraTagger` (`classifier`, labels from `id2label`). HF
+computes GELU exactly (`hidden_act="gelu"`, as google-research/electra does) except where a config says "gelu_new"
+(the tanh form), and its generator head always uses the exact one; imports set ours to match.
 Pickle-based `pytorch_model.bin` files run code when loaded, so they are refused unless `allow_pickle=True`.
 """
 
@@ -30,6 +31,8 @@ ARCHITECTURES = {
     "ElectraModel": None,
 }
 QUESTION_ANSWERING = "ElectraForQuestionAnswering"
+TOKEN_CLASSIFICATION = "ElectraForTokenClassification"
+FINETUNED = (QUESTION_ANSWERING, TOKEN_CLASSIFICATION)  # Fine-tuned models: bin/convert writes them whole.
 ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"}
 PREFIX = "electra."
 # Keys HF writes that hold no weights of ours: buffers, and the generator's output layer (tied to the embeddings).
@@ -63,10 +66,10 @@ def read_config(src: str) -> dict:
         raise FileNotFoundError(f"{src} lacks config.json: it is not an HF model directory.")
     config = io_utils.read_json(path)
     architectures = config.get("architectures") or ["ElectraModel"]
-    if config.get("model_type", "electra") != "electra" or architectures[0] not in (*ARCHITECTURES, QUESTION_ANSWERING):
+    if config.get("model_type", "electra") != "electra" or architectures[0] not in (*ARCHITECTURES, *FINETUNED):
         raise ValueError(
             f"{path}: architecture {architectures[0]!r} (model_type {config.get('model_type')!r}) is not one "
-            f"electra_tf imports; supported: {sorted([*ARCHITECTURES, QUESTION_ANSWERING])}."
+            f"electra_tf imports; supported: {sorted([*ARCHITECTURES, *FINETUNED])}."
         )
     return config
 
@@ -177,10 +180,11 @@ def load_hf(src: str, allow_pickle: bool = False) -> saving.SavedEncoder:
     """Builds our encoder (and head) from an HF directory."""
     config = read_config(src)
     kind_name = (config.get("architectures") or ["ElectraModel"])[0]
-    if kind_name == QUESTION_ANSWERING:
+    if kind_name in FINETUNED:
+        loader = "load_hf_question_answerer" if kind_name == QUESTION_ANSWERING else "load_hf_tagger"
         raise ValueError(
-            f"{src} is an {QUESTION_ANSWERING} (a fine-tuned model, not a pre-trained encoder): import it with "
-            "load_hf_question_answerer, which bin/convert uses for it."
+            f"{src} is an {kind_name} (a fine-tuned model, not a pre-trained encoder): import it with {loader}, "
+            "which bin/convert uses for it."
         )
     tensors = read_tensors(src, allow_pickle)
     encoder, vocabulary, used = _encoder(src, config, tensors)
@@ -231,6 +235,47 @@ def load_hf_question_answerer(src: str, allow_pickle: bool = False, **windows):
     model({name: tf.ones([1, length], tf.int32) for name in ("token_ids", "segment_ids", "padding_mask")})
     head = {"qa_outputs/kernel": model.head.qa_outputs.kernel, "qa_outputs/bias": model.head.qa_outputs.bias}
     used |= assign(head, name_mapping.QA_HEAD_ROWS, tensors, lambda r: r.hf, True, src)
+    _check_all_used(src, tensors, used)
+    return model
+
+
+def load_hf_tagger(src: str, allow_pickle: bool = False, **windows):
+    """An `ElectraTagger` from an HF `ElectraForTokenClassification` directory.
+
+    HF's head is dropout and one dense layer per token (`classifier`), ours without the dropout (it acts in training
+    only); the labels are `id2label`'s, in id order, and must be IOB2 or BIOES (`B-PER`, ...). The preprocessor
+    uses HF's segment id 0 and labels each word at its first piece, as HF's token-classification fine-tuning does.
+
+    Args:
+        src: str. The HF directory.
+        allow_pickle: bool. Allow a pickle-based `pytorch_model.bin`. Defaults to False.
+        **windows: `TaggingPreprocessor` settings (`sequence_length`, `stride`); `sequence_length` defaults to the
+            encoder's maximum.
+    """
+    from electra_tf.models.electra_tagger import ENCODER_INPUTS, ElectraTagger
+    from electra_tf.models.tagging_preprocessor import TaggingPreprocessor
+
+    config = read_config(src)
+    if (config.get("architectures") or [None])[0] != TOKEN_CLASSIFICATION:
+        raise ValueError(f"{src} is not an {TOKEN_CLASSIFICATION} checkpoint (config.json's architectures).")
+    id2label = config.get("id2label") or {}
+    labels = [id2label.get(str(i), id2label.get(i)) for i in range(len(id2label))]
+    if not labels or None in labels:
+        raise ValueError(f"{src}/config.json: id2label must name every label id from 0, but it is {id2label!r}.")
+    tensors = read_tensors(src, allow_pickle)
+    encoder, vocabulary, used = _encoder(src, config, tensors)
+    lower_case, strip_accents = _tokenizer_flags(src)
+    windows.setdefault("sequence_length", encoder.encoder_config.max_position_embeddings)
+    preprocessor = TaggingPreprocessor(
+        vocabulary, lower_case=lower_case, strip_accents=strip_accents, segment_id=0, **windows
+    )
+    try:
+        model = ElectraTagger(encoder, labels, preprocessor=preprocessor)
+    except ValueError as error:
+        raise ValueError(f"{src}/config.json: id2label: {error}") from None
+    model({name: tf.ones([1, 8], tf.int32) for name in ENCODER_INPUTS})
+    head = {"classifier/kernel": model.head.kernel, "classifier/bias": model.head.bias}
+    used |= assign(head, name_mapping.TAGGING_HEAD_ROWS, tensors, lambda r: r.hf, True, src)
     _check_all_used(src, tensors, used)
     return model
 

@@ -113,6 +113,7 @@ GENERATOR_HEAD_ROWS = [
 
 # HF ElectraForQuestionAnswering's span head: one dense(2), start and end logits (no Google counterpart).
 QA_HEAD_ROWS = _pair("qa_outputs", "qa_outputs", "", DENSE)
+TAGGING_HEAD_ROWS = _pair("classifier", "classifier", "", DENSE)
 
 
 def head_rows(kind: str) -> list:

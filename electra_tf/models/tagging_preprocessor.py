@@ -5,7 +5,8 @@ same code runs in `tf.data` for `fit` and `predict` and inside the exported serv
 - each word is cut into word-pieces on its own; its **first** piece carries its label and its prediction, and the
   other pieces get neither (GR's and HF's convention). A word with no pieces (only characters the tokenizer drops)
   becomes `[UNK]`, so every word has a place;
-- `[CLS] pieces [SEP]`, with segment id 1 on every real position (GR's; HF's default is 0);
+- `[CLS] pieces [SEP]`, with segment id 1 on every real position (GR's; HF's default is 0, which `segment_id` sets
+  for imported HF taggers);
 - where GR truncates a sentence longer than `sequence_length` (and leaves its last words out of the score), this
   cuts it into windows of `sequence_length - 2` pieces every `stride` pieces, and each word counts in the window
   where its first piece has the most context (`windowing.Windows.is_max_context`): it is labelled in training, and
@@ -34,6 +35,8 @@ class TaggingPreprocessor(PreprocessorFiles, tf.Module):
             chunking).
         stride: int or None. Pieces between the starts of a long sentence's windows; None is half a window.
         lower_case: bool. Defaults to True.
+        segment_id: int. The segment id of the real positions: 1, google-research/electra's (the default), or 0,
+            HF's.
         strip_accents: bool or None. None follows `lower_case`. Defaults to None.
     """
 
@@ -46,6 +49,7 @@ class TaggingPreprocessor(PreprocessorFiles, tf.Module):
         stride: Optional[int] = None,
         lower_case: bool = True,
         strip_accents: Optional[bool] = None,
+        segment_id: int = 1,
         name: Optional[str] = None,
     ):
         super().__init__(name=name)
@@ -60,6 +64,9 @@ class TaggingPreprocessor(PreprocessorFiles, tf.Module):
         self.vocabulary = vocabulary
         self.sequence_length = int(sequence_length)
         self.stride = stride
+        if segment_id not in (0, 1):
+            raise ValueError(f"segment_id must be 0 or 1, but received {segment_id}.")
+        self.segment_id = int(segment_id)
         self.tokenizer = WordPieceTokenizer(vocabulary, lower_case=lower_case, strip_accents=strip_accents)
 
     def get_config(self) -> dict:
@@ -68,6 +75,7 @@ class TaggingPreprocessor(PreprocessorFiles, tf.Module):
             "stride": self.stride,
             "lower_case": self.tokenizer.lower_case,
             "strip_accents": self.tokenizer.strip_accents,
+            "segment_id": self.segment_id,
         }
 
     def pieces(self, words) -> tuple:
@@ -115,7 +123,7 @@ class TaggingPreprocessor(PreprocessorFiles, tf.Module):
         owned = layout.is_max_context(-(-room // self.stride)) & layout.gather_context(first, False)
         features = {
             "token_ids": tokens,
-            "segment_ids": padding_mask,
+            "segment_ids": padding_mask * self.segment_id,
             "padding_mask": padding_mask,
             "word_index": tf.where(owned, layout.gather_context(word_of_piece, IGNORED), IGNORED),
         }

@@ -7,9 +7,11 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from electra_tf.interop import hf
 from electra_tf.models import saving
+from electra_tf.tasks import tag_schemes
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -196,3 +198,52 @@ def test_question_answering_import_matches_pytorch(vocabulary, tmp_path):
     np.testing.assert_array_equal(again["start_logits"].numpy(), outputs["start_logits"].numpy())
     refused = run_binary("convert", "--from=hf", "--to=hf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'back'}")
     assert refused.returncode == 2 and "it converts to electra_tf only" in refused.stderr
+
+
+def test_token_classification_import_matches_pytorch(vocabulary, tmp_path):
+    torch.manual_seed(2)
+    labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    config = transformers.ElectraConfig(
+        vocab_size=vocabulary.size, id2label=dict(enumerate(labels)), label2id={v: k for k, v in enumerate(labels)}
+    )
+    config.update(SIZES)
+    model = transformers.ElectraForTokenClassification(config).eval()
+    model.save_pretrained(str(tmp_path / "hf"))
+    vocabulary.save(str(tmp_path / "hf" / "vocab.txt"))
+    ours = hf.load_hf_tagger(str(tmp_path / "hf"), sequence_length=64)
+    assert ours.labels == labels and ours.preprocessor.segment_id == 0  # HF's segment id.
+    ids, segments, mask = _inputs(vocabulary.size)
+    with torch.no_grad():
+        theirs = model(
+            input_ids=torch.tensor(ids).long(),
+            token_type_ids=torch.tensor(segments).long(),
+            attention_mask=torch.tensor(mask).long(),
+        ).logits.numpy()
+    logits = ours({"token_ids": ids, "segment_ids": segments, "padding_mask": mask}).numpy()
+    np.testing.assert_allclose(logits[mask == 1], theirs[mask == 1], atol=1e-4)
+    # HF's own word-level tagging: the first piece of each word, token type 0.
+    words = ["Zoë", "lives", "in", "São", "Paulo"]
+    features = ours.preprocessor.windows(tf.constant(words))
+    with torch.no_grad():
+        word_logits = model(
+            input_ids=torch.tensor(features["token_ids"].numpy()).long(),
+            attention_mask=torch.tensor(features["padding_mask"].numpy()).long(),
+        ).logits.numpy()
+    first = features["word_index"].numpy() >= 0
+    expected = [labels[i] for i in word_logits[first].argmax(-1)]
+    assert ours.predict([words]) == [tag_schemes.convert(expected, "IOB2")]
+
+    from electra_tf.models.electra_tagger import ElectraTagger
+    from tests.cli.test_binaries import run_binary
+
+    result = run_binary("convert", "--from=hf", f"--src={tmp_path / 'hf'}", f"--dst={tmp_path / 'tagger'}")
+    assert result.returncode == 0, result.stderr
+    converted = ElectraTagger.from_finetuned(str(tmp_path / "tagger"))
+    assert converted.labels == labels and converted.predict([words]) == ours.predict([words])
+    with pytest.raises(ValueError, match="is an ElectraForTokenClassification .* import it with load_hf_tagger"):
+        hf.load_hf(str(tmp_path / "hf"))
+    written = json.loads((tmp_path / "hf" / "config.json").read_text())
+    written["id2label"] = {"0": "LABEL_0", "1": "LABEL_1"}
+    (tmp_path / "hf" / "config.json").write_text(json.dumps(written))
+    with pytest.raises(ValueError, match="id2label: Label 'LABEL_0' is not O or B-, I-, E-, S-"):
+        hf.load_hf_tagger(str(tmp_path / "hf"))
