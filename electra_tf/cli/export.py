@@ -1,4 +1,5 @@
-"""bin/export: writes a fine-tuned classifier or question answerer as a TF Serving SavedModel that takes raw text.
+"""bin/export: writes a fine-tuned classifier, question answerer or tagger as a TF Serving SavedModel that takes raw
+text.
 
 bin/export --finetuned=data/finetune/sst-2/trial_0/model --export_dir=exports/sst2
 """
@@ -10,8 +11,8 @@ from absl import flags
 
 from electra_tf import io_utils
 from electra_tf.cli import common
-from electra_tf.export import qa_serving, serving
-from electra_tf.models import electra_question_answerer
+from electra_tf.export import qa_serving, serving, tagging_serving
+from electra_tf.models import electra_question_answerer, electra_tagger
 from electra_tf.models.electra_classifier import ElectraClassifier
 
 _FINETUNED = flags.DEFINE_string("finetuned", None, "A fine-tuned model folder (bin/finetune's trial_<k>/model).")
@@ -37,7 +38,12 @@ def main(argv: list[str]) -> None:
     if not _FINETUNED.value or not _EXPORT_DIR.value:
         raise ValueError("--finetuned and --export_dir are required.")
     io_utils.check_output_dir(_EXPORT_DIR.value, "--export_dir")
-    if os.path.exists(os.path.join(_FINETUNED.value, electra_question_answerer.MODEL_FILE)):
+    if os.path.exists(os.path.join(_FINETUNED.value, electra_tagger.MODEL_FILE)):
+        tagger = electra_tagger.ElectraTagger.from_finetuned(_FINETUNED.value)
+        path = tagging_serving.export_tagger(
+            tagger, _EXPORT_DIR.value, _VERSION.value, _MODEL_NAME.value, _WARMUP.value, _COMPUTE_DTYPE.value
+        )
+    elif os.path.exists(os.path.join(_FINETUNED.value, electra_question_answerer.MODEL_FILE)):
         model = electra_question_answerer.ElectraQuestionAnswerer.from_finetuned(_FINETUNED.value)
         path = qa_serving.export_question_answerer(
             model, _EXPORT_DIR.value, _VERSION.value, _MODEL_NAME.value, _WARMUP.value, _COMPUTE_DTYPE.value

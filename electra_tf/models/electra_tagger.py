@@ -55,6 +55,11 @@ class ElectraTagger(FinetuningModel, keras.Model):
         self.preprocessor = preprocessor
         self._tag_function = self._span_function = None
 
+    @property
+    def label_tables(self) -> tuple:
+        """`(prefix_codes, type_codes, types)` of the labels (`tagging_decoding.label_tables`)."""
+        return self._tables
+
     @classmethod
     def from_pretrained(
         cls,
