@@ -138,7 +138,9 @@ _OVERRIDES = {
     "sequence_length": flags.DEFINE_integer("sequence_length", None, "Packed sequence length."),
     "seed": flags.DEFINE_integer("seed", None, "Seed of the first trial."),
     "max_train_examples": flags.DEFINE_integer(
-        "max_train_examples", None, "Train on a seeded subsample of N examples (SQuAD: the first N questions)."
+        "max_train_examples",
+        None,
+        "Train on a seeded subsample of N examples (SQuAD: the first N questions; CoNLL: the first N sentences).",
     ),
     "on_bad_row": flags.DEFINE_enum(
         "on_bad_row", None, ["raise", "skip"], "Stop at, or skip and count, malformed rows."
@@ -233,6 +235,7 @@ def _tagging() -> None:
 
 
 def _squad() -> None:
+    _reject_other_families("CoNLL tagging", _TAGGING)
     config = _family_config(finetune_squad.SquadConfig, _SQUAD)
     tfds = _SOURCE.value == "tfds"
     file_flags = [flag.name for flag in (_SQUAD_FILE, _SQUAD_TRAIN_FILE, _SQUAD["held_out_articles"]) if flag.present]

@@ -53,6 +53,7 @@ class TaggingServingModule(tf.Module):
         self.kernel = plain_variable(model.head.kernel.numpy(), "tagging_kernel")
         self.bias = plain_variable(model.head.bias.numpy(), "tagging_bias")
         self.prefix_codes, self.type_codes, self.types = model.label_tables
+        self.outside = model.outside
         self.max_windows = int(max_windows)
         self.serve = tf.function(self._serve, input_signature=[tf.TensorSpec([None], tf.string, name=TEXT)])
 
@@ -63,7 +64,7 @@ class TaggingServingModule(tf.Module):
         sequence = self.encoder(windows["token_ids"], windows["segment_ids"], windows["padding_mask"])
         logits = tf.matmul(sequence, self.kernel) + self.bias  # (N, length, C): cut to the longest window.
         word_index = windows["word_index"][:, : tf.shape(sequence)[1]]
-        labels = tagging_decoding.word_labels(logits, word_index, tf.size(words))
+        labels = tagging_decoding.word_labels(logits, word_index, tf.size(words), self.outside)
         kinds, first, last = tagging_decoding.chunk_spans(labels, self.prefix_codes, self.type_codes)
         return tagging_decoding.span_outputs(text, begins, ends, kinds, first, last, self.types)
 

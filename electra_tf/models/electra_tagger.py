@@ -56,6 +56,11 @@ class ElectraTagger(FinetuningModel, keras.Model):
         self._tag_function = self._span_function = None
 
     @property
+    def outside(self) -> int:
+        """The label id of `O`."""
+        return self._index["O"]
+
+    @property
     def label_tables(self) -> tuple:
         """`(prefix_codes, type_codes, types)` of the labels (`tagging_decoding.label_tables`)."""
         return self._tables
@@ -210,28 +215,27 @@ class ElectraTagger(FinetuningModel, keras.Model):
             )
         return results
 
-    def tag_function(self, max_windows: Optional[int] = None):
+    def tag_function(self):
         """A `tf.function` from one sentence's words (string `(W,)`) to its label ids (int32 `(W,)`)."""
-        if self._tag_function is None or max_windows is not None:
+        if self._tag_function is None:
             if self.preprocessor is None:
                 raise ValueError("This model has no preprocessor, so it cannot take raw words.")
 
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
             def tag(words):
-                windows = self.preprocessor.windows(words, max_windows=max_windows)
+                windows = self.preprocessor.windows(words)
                 logits = self({k: windows[k] for k in ENCODER_INPUTS}, training=False)
-                return tagging_decoding.word_labels(logits, windows["word_index"], tf.size(words))
+                return tagging_decoding.word_labels(logits, windows["word_index"], tf.size(words), self.outside)
 
-            if max_windows is not None:
-                return tag
             self._tag_function = tag
         return self._tag_function
 
-    def span_function(self, max_windows: Optional[int] = None):
+    def span_function(self):
         """A `tf.function` from one text (scalar string) to its chunks: `type`, `start_char`, `end_char`, `text`
-        (each `(K,)`). Words are the text's whitespace-separated tokens. What serving exports."""
-        if self._span_function is None or max_windows is not None:
-            tag = self.tag_function(max_windows)
+        (each `(K,)`). Words are the text's whitespace-separated tokens. The serving export
+        (`export/tagging_serving.py`) computes the same on its own forward pass, and is checked against this."""
+        if self._span_function is None:
+            tag = self.tag_function()
             prefix_codes, type_codes, types = self._tables
 
             @tf.function(input_signature=[tf.TensorSpec([], tf.string, name=TEXT)])
@@ -240,8 +244,6 @@ class ElectraTagger(FinetuningModel, keras.Model):
                 kinds, first, last = tagging_decoding.chunk_spans(tag(words), prefix_codes, type_codes)
                 return tagging_decoding.span_outputs(text, begins, ends, kinds, first, last, types)
 
-            if max_windows is not None:
-                return spans
             self._span_function = spans
         return self._span_function
 

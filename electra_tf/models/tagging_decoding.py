@@ -15,29 +15,32 @@ _O, _B, _I, _E, _S = range(len(PREFIXES))
 
 def label_tables(labels) -> tuple:
     """`(prefix_codes, type_codes, types)`: each label's prefix (an index into `PREFIXES`) and type (an index into
-    `types`, -1 for `O`), and the sorted chunk types."""
+    `types`, -1 for `O`), and the sorted chunk types. The labels must include `O` once."""
     types = sorted({label[2:] for label in labels if label != "O"})
     for label in labels:
         if label != "O" and (len(label) < 3 or label[0] not in "BIES" or label[1] != "-"):
             raise ValueError(f"Label {label!r} is not O or B-, I-, E-, S- and a type; taggers read IOB2 or BIOES.")
+    if list(labels).count("O") != 1 or len(set(labels)) != len(labels):
+        raise ValueError(f"The labels {list(labels)} must hold O exactly once and no label twice.")
     prefixes = [PREFIXES.index(label[0]) if label != "O" else _O for label in labels]
     kinds = [types.index(label[2:]) if label != "O" else -1 for label in labels]
     return prefixes, kinds, types
 
 
-def word_labels(logits: tf.Tensor, word_index: tf.Tensor, num_words) -> tf.Tensor:
-    """int32 `(W,)`: each word's label, the argmax at the position where it counts; 0 for a word without one (beyond
-    `max_windows`).
+def word_labels(logits: tf.Tensor, word_index: tf.Tensor, num_words, outside: int) -> tf.Tensor:
+    """int32 `(W,)`: each word's label, the argmax at the position where it counts; `outside` (the id of `O`) for a
+    word without one (beyond `max_windows`).
 
     Args:
         logits: float `(N, L, C)`.
         word_index: int32 `(N, L)`, from `TaggingPreprocessor.windows`.
         num_words: scalar int32.
+        outside: int. The label id of `O`.
     """
     where = tf.where(word_index != IGNORED)
     predicted = tf.argmax(tf.gather_nd(logits, where), axis=-1, output_type=tf.int32)
     words = tf.gather_nd(word_index, where)
-    return tf.tensor_scatter_nd_update(tf.zeros([num_words], tf.int32), words[:, tf.newaxis], predicted)
+    return tf.tensor_scatter_nd_update(tf.fill([num_words], outside), words[:, tf.newaxis], predicted)
 
 
 def chunk_spans(labels: tf.Tensor, prefix_codes, type_codes) -> tuple:

@@ -35,7 +35,7 @@ class Windows:
     """
 
     def __init__(self, length, room, stride: int, sequence_length: int, offset, max_windows: Optional[int] = None):
-        self.length, self.stride = length, stride
+        self.length = length
         extra = tf.maximum(length - room, 0)
         count = 1 + (extra + stride - 1) // stride
         if max_windows is not None:

@@ -161,14 +161,20 @@ def read_conll(path: str, task_format: TaggingFormat) -> TaggedSet:
 
 def _lines(path: str):
     try:
-        with open(path, encoding="utf-8") as f:
-            yield from enumerate(f, start=1)
+        f = open(path, "rb")
     except FileNotFoundError:
         raise FileNotFoundError(
             f"{path}: no such file. Pass the data root holding conll2000/ and conll2003/."
         ) from None
-    except UnicodeDecodeError as error:
-        raise ConllFormatError(f"{path}: not UTF-8 text (byte {error.start}).") from None
+    with f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ConllFormatError(
+                    f"{path}: line {number}: not UTF-8 text (byte {error.start} of the line). CoNLL files are read as "
+                    "UTF-8: convert the file (e.g. iconv -f latin1 -t utf-8)."
+                ) from None
 
 
 def sentences_from_words(words, tags: Optional[list] = None) -> TaggedSet:

@@ -7,7 +7,9 @@ A chunk is a maximal run of words with one type. Where it starts and ends follow
 
 A predicted chunk is correct when a gold chunk has the same type, start and end. Precision, recall and F1 are
 micro-averaged over all chunks, and per type; token accuracy counts the words whose tag equals the gold tag, `O`
-included (conlleval's "accuracy"). Sentences are scored separately: no chunk crosses a sentence boundary.
+included (conlleval's "accuracy"). Sentences are scored separately: no chunk crosses a sentence boundary. The
+readers convert gold tags to IOB2 and predictions are IOB2, so on CoNLL-2003 token accuracy compares IOB2 tags, where
+conlleval run on the original IOB1 file would compare IOB1 ones; the chunk figures are the same either way.
 """
 
 

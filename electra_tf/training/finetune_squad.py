@@ -23,7 +23,6 @@ import os
 import time
 from typing import Optional
 
-import keras
 import tensorflow as tf
 from absl import logging
 
@@ -92,14 +91,6 @@ class SquadConfig:
         return {name: getattr(self, name, None) for name in finetuning_recipe.FIELDS}
 
 
-@dataclasses.dataclass(frozen=True)
-class _SquadTask:
-    """What the recipe reads of a task."""
-
-    name: str
-    unordered: bool = False
-
-
 def run_squad_finetuning(
     squad_file: Optional[str],
     pretrained: str,
@@ -132,14 +123,19 @@ def run_squad_finetuning(
         tfds_data_dir: str or None. With "tfds": TFDS's data_dir (its default when None).
         tfds_download: bool. With "tfds": download and prepare a missing dataset (needs internet).
     """
+    trials.check_num_trials(num_trials)
     io_utils.check_output_dir(model_dir, "model_dir")
     if source == "tfds":
+        unused = [name for name, value in (("squad_file", squad_file), ("train_file", train_file)) if value]
+        unused += ["held_out_articles"] * (config.held_out_articles is not None)
+        if unused:
+            raise ValueError(f"{', '.join(unused)} do not apply with source='tfds' (TFDS's train and validation).")
         train, held_out = _read_tfds(expected_version, config, tfds_data_dir, tfds_download)
     elif source == "file":
         train, held_out = _read(squad_file, train_file, config, expected_version)
     else:
         raise ValueError(f"source must be 'file' or 'tfds', but received {source!r}.")
-    task = _SquadTask(f"squad_v{held_out.version}")
+    task = trials.RecipeTask(f"squad_v{held_out.version}")
 
     def build():
         return ElectraQuestionAnswerer.from_pretrained(
@@ -212,14 +208,7 @@ def _cut(train, config: SquadConfig):
 def _train_and_score(model, recipe, train, held_out, trial_dir: str, seed: int, verbose: int) -> dict:
     """Fits one trial, answers the held-out questions, scores and writes them; returns its record."""
     dataset = model.to_dataset(train.examples, recipe.batch_size, shuffle=True, seed=seed)
-    started = time.time()
-    model.fit(
-        dataset,
-        epochs=recipe.epochs,
-        verbose=verbose,
-        callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
-    )
-    train_seconds = time.time() - started
+    train_seconds = trials.fit_timed(model, dataset, recipe, trial_dir, verbose)
     started = time.time()
     answers = model.predict(held_out.examples)
     predict_seconds = time.time() - started
@@ -230,7 +219,7 @@ def _train_and_score(model, recipe, train, held_out, trial_dir: str, seed: int, 
     return {
         "seed": seed,
         "dev": {"held_out": scores},
-        "train_windows": int(dataset.cardinality()) * recipe.batch_size,
+        "train_batches_per_epoch": int(dataset.cardinality()),
         "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(train_seconds / recipe.epochs, 1),
         "predict_seconds": round(predict_seconds, 1),

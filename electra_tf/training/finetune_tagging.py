@@ -18,7 +18,6 @@ import os
 import time
 from typing import Optional
 
-import keras
 import tensorflow as tf
 
 from electra_tf import io_utils
@@ -76,14 +75,6 @@ class TaggingConfig:
         return {name: getattr(self, name, None) for name in finetuning_recipe.FIELDS}
 
 
-@dataclasses.dataclass(frozen=True)
-class _TaggingTask:
-    """What the recipe reads of a task."""
-
-    name: str
-    unordered: bool = False
-
-
 def run_tagging_finetuning(
     task: str,
     data_dir: str,
@@ -108,6 +99,7 @@ def run_tagging_finetuning(
     """
     if task not in conll.FORMATS:
         raise ValueError(f"Unknown tagging task {task!r}; known: {sorted(conll.FORMATS)}.")
+    trials.check_num_trials(num_trials)
     io_utils.check_output_dir(model_dir, "model_dir")
     train = conll.read_split(task, "train", data_dir)
     if config.max_train_examples is not None:
@@ -132,7 +124,7 @@ def run_tagging_finetuning(
         model_dir,
         num_trials,
         config,
-        _TaggingTask(task),
+        trials.RecipeTask(task),
         build,
         lambda model, recipe, trial_dir, seed: _train_and_score(
             model, recipe, train, evaluation, trial_dir, seed, verbose
@@ -146,14 +138,7 @@ def run_tagging_finetuning(
 def _train_and_score(model, recipe, train, evaluation: dict, trial_dir: str, seed: int, verbose: int) -> dict:
     """Fits one trial, tags the evaluation sets, scores and writes them; returns its record."""
     dataset = model.to_dataset(train, recipe.batch_size, shuffle=True, seed=seed)
-    started = time.time()
-    model.fit(
-        dataset,
-        epochs=recipe.epochs,
-        verbose=verbose,
-        callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
-    )
-    train_seconds = time.time() - started
+    train_seconds = trials.fit_timed(model, dataset, recipe, trial_dir, verbose)
     scores, per_type, predict_seconds = {}, {}, 0.0
     for split, tagged in evaluation.items():
         started = time.time()
@@ -169,7 +154,7 @@ def _train_and_score(model, recipe, train, evaluation: dict, trial_dir: str, see
         "seed": seed,
         "dev": scores,
         "per_type": per_type,
-        "train_windows": int(dataset.cardinality()) * recipe.batch_size,
+        "train_batches_per_epoch": int(dataset.cardinality()),
         "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(train_seconds / recipe.epochs, 1),
         "predict_seconds": round(predict_seconds, 1),

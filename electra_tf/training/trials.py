@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import time
 from typing import Callable
 
 import keras
@@ -19,6 +20,32 @@ from absl import logging
 from electra_tf import config_io, io_utils, run_lock
 from electra_tf.models import finetuning_recipe
 from electra_tf.training import finetune
+
+
+@dataclasses.dataclass(frozen=True)
+class RecipeTask:
+    """What the fine-tuning recipe reads of a SQuAD or tagging task: its name (for the epochs) and no pair doubling."""
+
+    name: str
+    unordered: bool = False
+
+
+def check_num_trials(num_trials: int) -> None:
+    """Refuses fewer than one trial; drivers call it before reading any data."""
+    if num_trials < 1:
+        raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
+
+
+def fit_timed(model, dataset, recipe, trial_dir: str, verbose: int) -> float:
+    """Fits one trial for the recipe's epochs, with TensorBoard under `<trial_dir>/logs`; returns the seconds taken."""
+    started = time.time()
+    model.fit(
+        dataset,
+        epochs=recipe.epochs,
+        verbose=verbose,
+        callbacks=[keras.callbacks.TensorBoard(os.path.join(trial_dir, "logs"), update_freq=50)],
+    )
+    return time.time() - started
 
 
 def run_trials(
@@ -45,8 +72,7 @@ def run_trials(
         config_file: str. The config's file name in `model_dir`.
         force_unlock: bool. Take model_dir's lock even if a run on another host holds it.
     """
-    if num_trials < 1:
-        raise ValueError(f"num_trials must be at least 1, but received {num_trials}.")
+    check_num_trials(num_trials)
     with contextlib.ExitStack() as lock:
         trials, recipe, sources = [], None, None
         for trial in range(num_trials):

@@ -209,8 +209,12 @@ def test_finetune_conll_end_to_end_and_flags_that_do_not_apply(saved_encoder, da
     assert (model_dir / "trial_0" / "test_predictions.txt").is_file()
     assert json.loads((model_dir / "tagging_config.json").read_text())["stride"] == 10
 
-    refused = run_binary("finetune", *common, f"--model_dir={tmp_path / 'x'}", "--doc_stride=8", "--source=tfds")
+    refused = run_binary("finetune", *common, f"--model_dir={tmp_path / 'x'}", "--doc_stride=8")
     assert refused.returncode == 2 and "--doc_stride apply to SQuAD only, not to --task=conll2000" in refused.stderr
+    tfds = run_binary("finetune", *common, f"--model_dir={tmp_path / 'x'}", "--source=tfds")
+    assert tfds.returncode == 2 and "--source do not apply to --task=conll2000 (yet)" in tfds.stderr
+    squad = run_binary("finetune", "--task=squad_v1.1", f"--pretrained={saved_encoder}", "--stride=64")
+    assert squad.returncode == 2 and "--stride apply to CoNLL tagging only, not to --task=squad_v1.1" in squad.stderr
     glue = run_binary("finetune", "--task=rte", f"--pretrained={saved_encoder}", "--tag_scheme=IOB2")
     assert glue.returncode == 2 and "--tag_scheme apply to CoNLL tagging only, not to --task=rte" in glue.stderr
     assert not (tmp_path / "x").exists()

@@ -46,7 +46,12 @@ def test_chunks_equal_extract_on_test_sentences(tagging_export):
 
 def test_long_empty_and_non_ascii_inputs(tagging_export):
     model, path, texts = tagging_export
-    inputs = ["", "   ", "Zoë Müller flew from São Paulo to Kraków .", " ".join(texts[:12])]  # The last: many windows, under MAX_WINDOWS.
+    inputs = [
+        "",
+        "   ",
+        "Zoë Müller flew from São Paulo to Kraków .",
+        " ".join(texts[:12]),
+    ]  # The last: many windows, under MAX_WINDOWS.
     served = _served(path, inputs)
     assert served == model.extract(inputs) and served[0] == served[1] == []
     for text, chunks in zip(inputs, served):

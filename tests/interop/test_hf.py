@@ -247,3 +247,7 @@ def test_token_classification_import_matches_pytorch(vocabulary, tmp_path):
     (tmp_path / "hf" / "config.json").write_text(json.dumps(written))
     with pytest.raises(ValueError, match="id2label: Label 'LABEL_0' is not O or B-, I-, E-, S-"):
         hf.load_hf_tagger(str(tmp_path / "hf"))
+    written["id2label"] = {"0": "O", "2": "B-PER"}
+    (tmp_path / "hf" / "config.json").write_text(json.dumps(written))
+    with pytest.raises(ValueError, match="id2label must name every label id from 0"):
+        hf.load_hf_tagger(str(tmp_path / "hf"))

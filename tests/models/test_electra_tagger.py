@@ -24,6 +24,16 @@ def test_graph_chunks_equal_conllevals_on_random_sequences():
         assert found == tagging_metrics.chunks([labels[i] for i in ids])
     with pytest.raises(ValueError, match="Label 'X-A' is not O or B-, I-, E-, S-"):
         tagging_decoding.label_tables(["O", "X-A"])
+    with pytest.raises(ValueError, match="must hold O exactly once"):
+        tagging_decoding.label_tables(["B-A", "I-A"])
+
+
+def test_words_without_a_window_are_o_whatever_its_id():
+    """HF checkpoints need not put O first: a word beyond `max_windows` takes O's id, not id 0."""
+    logits = tf.constant([[[0.0, 0.0, 5.0], [0.0, 5.0, 0.0], [0.0, 0.0, 5.0]]])  # Position 1 predicts label 1.
+    word_index = tf.constant([[IGNORED, 0, IGNORED]])
+    labels = tagging_decoding.word_labels(logits, word_index, 3, outside=2)
+    assert labels.numpy().tolist() == [1, 2, 2]
 
 
 @pytest.fixture(scope="module")

@@ -82,6 +82,13 @@ def test_bad_lines_name_the_file_and_line(tmp_path, text, message):
     assert str(path) in str(error.value)
 
 
+def test_bytes_that_are_not_utf8_name_the_line(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes("Confidence NN B-NP\n".encode() + "Zoë NNP B-NP\n".encode("latin-1"))
+    with pytest.raises(conll.ConllFormatError, match=r"train.txt: line 2: not UTF-8 text .* iconv"):
+        conll.read_conll(str(path), conll.FORMATS["conll2000"])
+
+
 def test_missing_file_and_unknown_task(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file. Pass the data root"):
         conll.read_split("conll2000", "train", str(tmp_path))

@@ -110,3 +110,7 @@ def test_a_run_from_tfds_trains_on_train_and_scores_validation(saved_encoder, da
     assert set(predictions) == {qa["id"] for qa in dev["data"][0]["paragraphs"][0]["qas"]}
     with pytest.raises(ValueError, match="needs expected_version '1.1' or '2.0'"):
         run_squad_finetuning(None, saved_encoder, str(tmp_path / "x"), config, source="tfds")
+    with pytest.raises(ValueError, match="squad_file, held_out_articles do not apply with source='tfds'"):
+        run_squad_finetuning(
+            "dev.json", saved_encoder, str(tmp_path / "x"), SquadConfig(held_out_articles=2), source="tfds"
+        )
