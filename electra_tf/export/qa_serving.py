@@ -19,14 +19,11 @@ files, and answers identical to `predict`'s (text and offsets; scores within `SC
 pairs, written through a staging folder into `<export_dir>/<version>/`.
 """
 
-import os
 from typing import Optional
 
 import tensorflow as tf
-from absl import logging
 
-from electra_tf import io_utils
-from electra_tf.export import op_allowlist, serving
+from electra_tf.export import serving
 from electra_tf.export.inference_span import InferenceQuestionAnswerer
 from electra_tf.models import qa_decoding
 from electra_tf.models.qa_preprocessor import CONTEXT, QUESTION
@@ -98,24 +95,16 @@ def export_question_answerer(
             f"A question answerer exports in float32 only (compute_dtype={compute_dtype!r}, the model computes in "
             f"{model.compute_dtype}): its answers must equal predict's, and bfloat16 moves span scores by about 1e-2."
         )
-    version = serving.next_version(export_dir) if version is None else int(version)
-    final = os.path.join(export_dir, str(version))
-    if tf.io.gfile.exists(final):
-        raise FileExistsError(f"{final} exists; TF Serving versions are immutable. Choose another --version.")
     module = QuestionAnsweringServingModule(model, compute_dtype, max_windows)
-    with io_utils.staged_directory(final) as staging:
-        tf.saved_model.save(module, staging, signatures={"serving_default": module.serve})
-        bad = op_allowlist.disallowed_ops(staging)
-        if bad:
-            raise ValueError(f"The serving graph uses ops that stock TF Serving cannot run: {bad}.")
-        file_io = op_allowlist.file_io_ops(op_allowlist.signature_ops(staging))
-        if file_io:
-            raise ValueError(f"The serving signature uses ops that read or write files: {file_io}.")
-        check_against_predict(staging, model)
-        if warmup:
-            serving.write_warmup_requests(staging, (QUESTION, CONTEXT), model_name)
-    logging.info("Exported %s.", final)
-    return final
+    return serving.publish(
+        module,
+        export_dir,
+        version,
+        lambda staging: check_against_predict(staging, model),
+        (QUESTION, CONTEXT),
+        model_name,
+        warmup,
+    )
 
 
 def check_against_predict(saved_model_dir: str, model, pairs=WARMUP_PAIRS) -> None:

@@ -153,6 +153,29 @@ def check_against_keras(saved_model_dir: str, classifier, compute_dtype: str = "
     return difference
 
 
+def publish(module, export_dir: str, version, check, text_keys, model_name: str, warmup: bool) -> str:
+    """Saves `module.serve` as `serving_default` in `<export_dir>/<version>/` (the next version when None), through a
+    staging folder: published only if its ops are all on the TF Serving allowlist, none touches files, and
+    `check(staging)` raises nothing; then warmup requests for `text_keys`. Returns the version folder."""
+    version = next_version(export_dir) if version is None else int(version)
+    final = os.path.join(export_dir, str(version))
+    if tf.io.gfile.exists(final):
+        raise FileExistsError(f"{final} exists; TF Serving versions are immutable. Choose another --version.")
+    with io_utils.staged_directory(final) as staging:
+        tf.saved_model.save(module, staging, signatures={"serving_default": module.serve})
+        bad = op_allowlist.disallowed_ops(staging)
+        if bad:
+            raise ValueError(f"The serving graph uses ops that stock TF Serving cannot run: {bad}.")
+        file_io = op_allowlist.file_io_ops(op_allowlist.signature_ops(staging))
+        if file_io:
+            raise ValueError(f"The serving signature uses ops that read or write files: {file_io}.")
+        check(staging)
+        if warmup:
+            write_warmup_requests(staging, text_keys, model_name)
+    logging.info("Exported %s.", final)
+    return final
+
+
 def write_warmup_requests(saved_model_dir: str, text_keys, model_name: str) -> Optional[str]:
     """Writes `assets.extra/tf_serving_warmup_requests`: PredictionLog records TF Serving replays at load, so the
     first real request does not pay for graph warm-up. Returns the path, or None without tensorflow-serving-api."""

@@ -16,14 +16,11 @@ files, and chunks identical to `extract`'s on the warmup texts, written through 
 `<export_dir>/<version>/`.
 """
 
-import os
 from typing import Optional
 
 import tensorflow as tf
-from absl import logging
 
-from electra_tf import io_utils
-from electra_tf.export import op_allowlist, serving
+from electra_tf.export import serving
 from electra_tf.export.inference_graph import InferenceEncoder, plain_variable
 from electra_tf.models import tagging_decoding
 from electra_tf.models.electra_tagger import TEXT
@@ -91,24 +88,10 @@ def export_tagger(
             f"A tagger exports in float32 only (compute_dtype={compute_dtype!r}, the model computes in "
             f"{model.compute_dtype}): its chunks must equal extract's."
         )
-    version = serving.next_version(export_dir) if version is None else int(version)
-    final = os.path.join(export_dir, str(version))
-    if tf.io.gfile.exists(final):
-        raise FileExistsError(f"{final} exists; TF Serving versions are immutable. Choose another --version.")
     module = TaggingServingModule(model, compute_dtype, max_windows)
-    with io_utils.staged_directory(final) as staging:
-        tf.saved_model.save(module, staging, signatures={"serving_default": module.serve})
-        bad = op_allowlist.disallowed_ops(staging)
-        if bad:
-            raise ValueError(f"The serving graph uses ops that stock TF Serving cannot run: {bad}.")
-        file_io = op_allowlist.file_io_ops(op_allowlist.signature_ops(staging))
-        if file_io:
-            raise ValueError(f"The serving signature uses ops that read or write files: {file_io}.")
-        check_against_extract(staging, model)
-        if warmup:
-            serving.write_warmup_requests(staging, (TEXT,), model_name)
-    logging.info("Exported %s.", final)
-    return final
+    return serving.publish(
+        module, export_dir, version, lambda staging: check_against_extract(staging, model), (TEXT,), model_name, warmup
+    )
 
 
 def served_chunks(outputs: dict) -> list:
