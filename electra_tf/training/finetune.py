@@ -9,8 +9,9 @@ The settings left unset in `FinetuningConfig` come from the recipe for the encod
 
 Outputs in `model_dir`: `results.json` (per trial and aggregated, the resolved `recipe`, and `num_train_examples`,
 which counts both orders of each pair when `double_unordered` applies), `finetuning_config.json` (the config with
-the recipe filled in), and per trial `trial_<k>/` with the fine-tuned model, TensorBoard logs and, with
-`do_predict`, GLUE submission files.
+the recipe filled in), and per trial `trial_<k>/` with the fine-tuned model, TensorBoard logs, `record.json` and,
+with `do_predict`, GLUE submission files. Run again after an interruption, the same command resumes at the first
+trial without a `record.json` made by the same task, data, encoder and config (`trial_records`).
 """
 
 import contextlib
@@ -32,6 +33,7 @@ from electra_tf.optimizers import layerwise_decay
 from electra_tf.tasks import metrics as metrics_lib
 from electra_tf.tasks import reader, registry
 from electra_tf.tasks.task import Task
+from electra_tf.training import trial_records
 
 SOURCES = ("tsv", "tfds")
 
@@ -249,9 +251,28 @@ def run_finetuning(
     read = lambda split: read_examples(task, data_dir, split, config, source, tfds_download)  # noqa: E731
     train, dev = _train_and_dev(task, data_dir, config, source, read)
     with contextlib.ExitStack() as lock:
-        trials, recipe, sources = [], None, None
+        trials, recipe, sources, resolved_config = [], None, None, None
+
+        def identity(trial: int) -> dict:
+            """What a finished trial's record must have been made with to be reused (`trial_records`)."""
+            return {
+                "task": task.name,
+                "data_dir": data_dir,
+                "source": source,
+                "pretrained": pretrained,
+                "config": dataclasses.asdict(resolved_config),
+                "num_train_examples": len(train),
+                "seed": config.seed + trial,
+                "do_predict": do_predict,
+                "export_dir": export_dir if trial == 0 else None,
+            }
+
         for trial in range(num_trials):
             seed = config.seed + trial
+            trial_dir = os.path.join(model_dir, f"trial_{trial}")
+            if trial > 0 and (record := trial_records.finished(trial_dir, identity(trial))) is not None:
+                trials.append(record)
+                continue
             keras.utils.set_random_seed(seed)
             classifier = ElectraClassifier.from_task(
                 task,
@@ -269,10 +290,12 @@ def run_finetuning(
                 tf.io.gfile.makedirs(model_dir)
                 lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
                 resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS}
-                config_io.save(
-                    dataclasses.replace(config, **resolved), os.path.join(model_dir, "finetuning_config.json")
-                )
-            trial_dir = os.path.join(model_dir, f"trial_{trial}")
+                resolved_config = dataclasses.replace(config, **resolved)
+                config_io.save(resolved_config, os.path.join(model_dir, "finetuning_config.json"))
+                if (record := trial_records.finished(trial_dir, identity(trial))) is not None:
+                    trials.append(record)
+                    keras.backend.clear_session()
+                    continue
             record = {
                 "trial": trial,
                 **_train_and_score(classifier, task, recipe, config, train, dev, trial_dir, seed, verbose),
@@ -289,6 +312,7 @@ def run_finetuning(
 
                 record["export"] = serving.export_classifier(classifier, export_dir, model_name=task.name)
             logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
+            trial_records.save(trial_dir, identity(trial), record)
             trials.append(record)
             keras.backend.clear_session()
         results = _results(task, pretrained, train, dev, recipe, sources, trials)

@@ -3,7 +3,8 @@
 Each trial seeds Keras with `config.seed + k`, builds a fresh model, compiles it with the recipe for the encoder's
 size (resolved on the first trial and printed), and hands it to the driver's `train_and_score`. The first trial
 takes `model_dir`'s lock (`run_lock`) and writes the config with the recipe filled in; `results.json` holds the
-driver's header, the recipe, each score's median and spread, and the trials.
+driver's header, the recipe, each score's median and spread, and the trials. A trial finished by an interrupted run
+with the same header and config is not run again (`trial_records`).
 """
 
 import contextlib
@@ -19,7 +20,7 @@ from absl import logging
 
 from electra_tf import config_io, io_utils, run_lock
 from electra_tf.models import finetuning_recipe
-from electra_tf.training import finetune
+from electra_tf.training import finetune, trial_records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,9 +75,18 @@ def run_trials(
     """
     check_num_trials(num_trials)
     with contextlib.ExitStack() as lock:
-        trials, recipe, sources = [], None, None
+        trials, recipe, sources, resolved_config = [], None, None, None
+
+        def identity(trial: int) -> dict:
+            """What a finished trial's record must have been made with to be reused (`trial_records`)."""
+            return {**header, "config": dataclasses.asdict(resolved_config), "seed": config.seed + trial}
+
         for trial in range(num_trials):
             seed = config.seed + trial
+            trial_dir = os.path.join(model_dir, f"trial_{trial}")
+            if trial > 0 and (record := trial_records.finished(trial_dir, identity(trial))) is not None:
+                trials.append(record)
+                continue
             keras.utils.set_random_seed(seed)
             model = build()
             if trial == 0:
@@ -89,9 +99,15 @@ def run_trials(
                 tf.io.gfile.makedirs(model_dir)
                 lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
                 resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS if hasattr(config, name)}
-                config_io.save(dataclasses.replace(config, **resolved), os.path.join(model_dir, config_file))
-            record = {"trial": trial, **train_and_score(model, recipe, os.path.join(model_dir, f"trial_{trial}"), seed)}
+                resolved_config = dataclasses.replace(config, **resolved)
+                config_io.save(resolved_config, os.path.join(model_dir, config_file))
+                if (record := trial_records.finished(trial_dir, identity(trial))) is not None:
+                    trials.append(record)
+                    keras.backend.clear_session()
+                    continue
+            record = {"trial": trial, **train_and_score(model, recipe, trial_dir, seed)}
             logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
+            trial_records.save(trial_dir, identity(trial), record)
             trials.append(record)
             keras.backend.clear_session()
         results = {

@@ -1,13 +1,14 @@
-"""Fine-tuning runs: training pairs in both orders (google-research/electra's `double_unordered`) and the recorded
-recipe."""
+"""Fine-tuning runs: training pairs in both orders (google-research/electra's `double_unordered`), the recorded
+recipe, and resuming an interrupted run at its first unfinished trial."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from electra_tf.tasks import reader, registry
-from electra_tf.training import finetune
+from electra_tf.training import finetune, trial_records
 
 
 @pytest.mark.parametrize("task_name", ["mrpc", "sts-b"])
@@ -38,3 +39,38 @@ def test_mrpc_run_trains_on_both_orders_and_records_the_recipe(saved_encoder, gl
     assert (
         saved["learning_rate"] == 3e-4 and saved["double_unordered"] is True and saved["layerwise_rule"] == "released"
     )
+
+
+def test_an_interrupted_run_resumes_at_its_first_unfinished_trial(saved_encoder, glue_dir, tmp_path, capsys):
+    """A trial with a record.json from the same run is reused; one without (interrupted), or from a run with another
+    config, is trained again."""
+    model_dir = tmp_path / "rte"
+    config = finetune.FinetuningConfig(max_train_examples=16, epochs=1, sequence_length=16, validate_every_epoch=False)
+    run = lambda c: finetune.run_finetuning("rte", str(glue_dir), saved_encoder, str(model_dir), c, 2, verbose=0)  # noqa: E731
+    first = run(config)
+    # Interrupted during trial 1: its record was never written, nor anything after it.
+    (model_dir / "trial_1" / "record.json").unlink()
+    (model_dir / "results.json").unlink()
+    capsys.readouterr()
+    resumed = run(config)
+    out = capsys.readouterr().out
+    assert out.count("its record is reused") == 1 and "Trial trial_0: finished before" in out
+    assert resumed["trials"][0] == first["trials"][0]  # Reused as it was, timings included.
+    assert [t["dev"] for t in resumed["trials"]] == [t["dev"] for t in first["trials"]]  # Seeded: the same scores.
+    assert json.loads((model_dir / "results.json").read_text())["trials"] == resumed["trials"]
+    # Another learning rate is another run: nothing is reused.
+    other = run(dataclasses.replace(config, learning_rate=1e-3))
+    assert "its record is reused" not in capsys.readouterr().out
+    assert other["recipe"]["learning_rate"] == 1e-3
+
+
+def test_a_trial_record_is_reused_only_when_readable_and_made_by_the_same_run(tmp_path):
+    identity = {"task": "rte", "config": {"epochs": (3,)}, "seed": 1}
+    trial_records.save(str(tmp_path), identity, {"dev": {"dev": {"accuracy": 0.5}}})
+    assert trial_records.finished(str(tmp_path), dict(identity)) == {"dev": {"dev": {"accuracy": 0.5}}}
+    assert trial_records.finished(str(tmp_path), dict(identity, seed=2)) is None
+    assert trial_records.finished(str(tmp_path / "none"), identity) is None
+    (tmp_path / trial_records.RECORD_FILE).write_text("{not json")
+    assert trial_records.finished(str(tmp_path), identity) is None
+    (tmp_path / trial_records.RECORD_FILE).write_text('{"record": {}}')
+    assert trial_records.finished(str(tmp_path), identity) is None

@@ -51,3 +51,18 @@ def test_bad_settings_are_refused(saved_encoder, tmp_path):
     with pytest.raises(ValueError, match="Unknown tagging task 'pos'"):
         run_tagging_finetuning("pos", str(tmp_path), saved_encoder, str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
+
+
+def test_an_interrupted_run_resumes_at_its_first_unfinished_trial(saved_encoder, data_dir, tmp_path, capsys):
+    root = _cut(data_dir, tmp_path, "conll2000")
+    model_dir = tmp_path / "run"
+    run = lambda: run_tagging_finetuning(
+        "conll2000", root, saved_encoder, str(model_dir), TaggingConfig(**SMALL), 2, verbose=0
+    )  # noqa: E731
+    first = run()
+    (model_dir / "trial_1" / "record.json").unlink()
+    capsys.readouterr()
+    resumed = run()
+    assert capsys.readouterr().out.count("its record is reused") == 1
+    assert resumed["trials"][0] == first["trials"][0]
+    assert resumed["trials"][1]["dev"] == first["trials"][1]["dev"]  # Trained again, with the same seed.
