@@ -86,13 +86,9 @@ def precision_ratio(
     median of the windows' ratios is reported, so a burst of load from elsewhere tends to slow both sides of a pair."""
     data = _cached_batches(config, data_dir, batch_size, steps_per_window)
     models = {policy: _compiled_pretrainer(config, policy, jit_compile, 1) for policy in ("float32", mixed_precision)}
-    seconds = {policy: [] for policy in models}
-    for window in range(windows + 1):  # Window 0 is warm-up.
-        for policy, model in models.items():
-            timer = _WindowTimer()
-            model.fit(data, steps_per_epoch=steps_per_window, epochs=1, callbacks=[timer], verbose=0)
-            if window:
-                seconds[policy] += timer.seconds
+    seconds = _alternated_windows(
+        {policy: (model, data) for policy, model in models.items()}, windows, steps_per_window
+    )
     tokens = steps_per_window * batch_size * config.max_seq_length
     ratios = [a / b for a, b in zip(seconds["float32"], seconds[mixed_precision])]
     return {
@@ -107,6 +103,46 @@ def precision_ratio(
         "jit_compile": jit_compile,
         "windows": windows,
     }
+
+
+def _alternated_windows(models: dict, windows: int, steps_per_window: int) -> dict:
+    """{name: seconds of each timed window}: each (model, data) of `models` fits `steps_per_window` steps in turn,
+    `windows` rounds after a warm-up round (tracing, compilation) that is not timed. Alternating makes a burst of
+    load from elsewhere tend to slow every model of a round alike."""
+    seconds = {name: [] for name in models}
+    for window in range(windows + 1):
+        for name, (model, data) in models.items():
+            timer = _WindowTimer()
+            model.fit(data, steps_per_epoch=steps_per_window, epochs=1, callbacks=[timer], verbose=0)
+            if window:
+                seconds[name] += timer.seconds
+    return seconds
+
+
+def step_seconds(configs: dict, data_dir: str, reference: str, windows: int = 5, steps_per_window: int = 20) -> dict:
+    """Seconds per training step of each `PretrainingConfig` of `configs` ({name: config}), as `bin/pretrain` runs
+    it (`fit`, float32, no XLA, each config's own batch), timed in alternating windows in this process on real
+    masked batches cached in memory: the wall-clock exchange rate between objectives on this machine.
+
+    Returns {name: {"seconds_per_step": median, "window_seconds_per_step": [...],
+    "over_reference": median of the rounds' ratios to `reference`'s window}}.
+    """
+    models = {}
+    for name, config in configs.items():
+        keras.utils.set_random_seed(config.seed)
+        data = _cached_batches(config, data_dir, config.train_batch_size, steps_per_window)
+        models[name] = (_compiled_pretrainer(config, "float32", False, 1), data)
+    seconds = _alternated_windows(models, windows, steps_per_window)
+    result = {}
+    for name, values in seconds.items():
+        per_step = [v / steps_per_window for v in values]
+        ratios = [v / r for v, r in zip(values, seconds[reference])]
+        result[name] = {
+            "seconds_per_step": round(statistics.median(per_step), 5),
+            "window_seconds_per_step": [round(v, 5) for v in per_step],
+            "over_reference": round(statistics.median(ratios), 4),
+        }
+    return result
 
 
 def loss_curves(

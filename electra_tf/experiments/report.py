@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from electra_tf import io_utils
 from electra_tf.experiments import positive_control
-from electra_tf.experiments.equal_compute import FLOPS_CONVENTIONS
+from electra_tf.experiments.experiment_plan import FLOPS_CONVENTIONS, MATCHINGS
 
 
 def flops_convention(summary: dict) -> str:
@@ -44,8 +44,8 @@ def aggregate(summary: dict) -> dict:
     per_seed = defaultdict(dict)  # (objective, fraction) -> seed -> median over trials
     flops = {}
     for run in summary["runs"]:
-        for fraction, checkpoint in run["checkpoints"].items():
-            key = (run["objective"], float(fraction))
+        for name, checkpoint in run["checkpoints"].items():
+            key = (run["objective"], checkpoint_fraction(run, name, checkpoint))
             flops.setdefault(key, []).append(checkpoint["flops"])
             trials = min(len(checkpoint["tasks"][t]) for t in headline)  # Tasks outside the headline may have fewer.
             averages = [100 * statistics.fmean(checkpoint["tasks"][t][k] for t in headline) for k in range(trials)]
@@ -66,18 +66,15 @@ def aggregate(summary: dict) -> dict:
             }
         )
     finals = {p["objective"]: p for p in points if p["fraction"] == 1.0}
-    verdict = {}
-    if "electra" in finals and "mlm" in finals:
-        electra, mlm = finals["electra"]["glue_average"], finals["mlm"]["glue_average"]
-        gap = electra["median"] - mlm["median"]
-        half_range = max((electra["max"] - electra["min"]) / 2, (mlm["max"] - mlm["min"]) / 2)
-        verdict = {
-            "electra_median": electra["median"],
-            "mlm_median": mlm["median"],
-            "gap": gap,
-            "larger_half_range": half_range,
-            "electra_wins_beyond_spread": gap > half_range,
+    verdict = (
+        _verdict(finals["electra"]["glue_average"], finals["mlm"]["glue_average"])
+        if {
+            "electra",
+            "mlm",
         }
+        <= set(finals)
+        else {}
+    )
     control = control_figures(summary, task_scores)
     return {
         "budget_flops": budget,
@@ -86,9 +83,69 @@ def aggregate(summary: dict) -> dict:
         "headline_tasks": headline,
         "points": points,
         "verdict": verdict,
+        "matchings": matched_comparisons(summary, headline),
         "positive_control": control["passed"] if control else None,
         "positive_control_figures": control,
     }
+
+
+def checkpoint_fraction(run: dict, name: str, checkpoint: dict) -> float:
+    """A checkpoint's share of the primary matching's budget: its fraction, or for a step only another matching
+    uses, step / the primary steps (above 1 where that matching gives the objective more steps)."""
+    if checkpoint.get("fraction") is not None:
+        return float(checkpoint["fraction"])
+    if "fraction" not in checkpoint:  # A summary from before matchings: keyed by fraction.
+        return float(name)
+    return round(checkpoint["step"] / run["primary_steps"], 4)
+
+
+def _verdict(electra: dict, mlm: dict) -> dict:
+    """ELECTRA against MLM on two spreads of the headline average: the gap of medians against the larger
+    half-range."""
+    gap = electra["median"] - mlm["median"]
+    half_range = max((electra["max"] - electra["min"]) / 2, (mlm["max"] - mlm["min"]) / 2)
+    return {
+        "electra_median": electra["median"],
+        "mlm_median": mlm["median"],
+        "gap": gap,
+        "larger_half_range": half_range,
+        "electra_wins_beyond_spread": gap > half_range,
+    }
+
+
+def matched_comparisons(summary: dict, headline: list) -> dict:
+    """{matching: {"objectives": {objective: figures}, "verdict": ...}} for the primary matching and each extra one:
+    every objective's checkpoint at that matching's step, pooled over (pre-training seed, fine-tuning trial)."""
+    primary = flops_convention(summary)
+    comparisons = {}
+    for matching in [primary, *summary.get("extra_matchings", [])]:
+        objectives = {}
+        for run in summary["runs"]:
+            for name, checkpoint in run["checkpoints"].items():
+                at = checkpoint.get("matchings", [primary] if checkpoint_fraction(run, name, checkpoint) == 1.0 else [])
+                if matching not in at:
+                    continue
+                entry = objectives.setdefault(
+                    run["objective"], {"steps": [], "learning_rate_fraction": [], "flops": [], "scores": []}
+                )
+                entry["steps"].append(checkpoint["step"])
+                entry["learning_rate_fraction"].append(checkpoint.get("learning_rate_fraction", 0.0))
+                entry["flops"].append(checkpoint["flops"])
+                trials = min(len(checkpoint["tasks"][t]) for t in headline)
+                entry["scores"] += [
+                    {t: 100 * checkpoint["tasks"][t][k] for t in checkpoint["tasks"]} for k in range(trials)
+                ]
+        for entry in objectives.values():
+            scores = entry.pop("scores")
+            entry["glue_average"] = _spread([statistics.fmean(s[t] for t in headline) for s in scores])
+            entry["tasks"] = {t: _spread([s[t] for s in scores]) for t in scores[0]}
+        verdict = (
+            _verdict(objectives["electra"]["glue_average"], objectives["mlm"]["glue_average"])
+            if {"electra", "mlm"} <= set(objectives)
+            else {}
+        )
+        comparisons[matching] = {"objectives": objectives, "verdict": verdict}
+    return comparisons
 
 
 def control_figures(summary: dict, task_scores: dict) -> dict:
@@ -176,6 +233,54 @@ def control_markdown(control: dict, summary: dict) -> list[str]:
     return lines + [""]
 
 
+def matchings_markdown(results: dict) -> list[str]:
+    """One table per way of matching compute: each objective at its matched step, and the verdict there."""
+    comparisons = results.get("matchings") or {}
+    if len(comparisons) < 2:
+        return []  # Only the primary matching: the main table and verdict say it all.
+    tasks, headline = results["tasks"], results.get("headline_tasks", results["tasks"])
+    lines = [
+        "## ELECTRA against MLM, compute matched three ways" if len(comparisons) == 3 else "## Matched comparisons",
+        "",
+        "Each objective's checkpoint at the step that matches the reference's compute in that way; spread over every "
+        "(pre-training seed, fine-tuning seed) pair. A run that went on past its matched step (one run serves every "
+        "matching) was at a learning rate not yet decayed to 0 there: the `lr left` column gives it as a share of "
+        "the peak.",
+        "",
+    ]
+    for matching, comparison in comparisons.items():
+        lines += [
+            f"**{MATCHINGS[matching]}**" + (" (primary)" if matching == results["flops_convention"] else ""),
+            "",
+            "| objective | steps | lr left | headline avg median [min, max] (n) | "
+            + " | ".join(f"{t} median [min, max]" for t in tasks)
+            + " |",
+            "|---|---|---|---|" + "---|" * len(tasks),
+        ]
+        for objective, f in comparison["objectives"].items():
+            lines.append(
+                f"| {objective} | {', '.join(str(x) for x in sorted(set(f['steps'])))} | "
+                f"{max(f['learning_rate_fraction']):.2f} | {_range(f['glue_average'])} | "
+                + " | ".join(
+                    f"{f['tasks'][t]['median']:.1f} [{f['tasks'][t]['min']:.1f}, {f['tasks'][t]['max']:.1f}]"
+                    for t in tasks
+                )
+                + " |"
+            )
+        lines += ["", _verdict_sentence(comparison["verdict"], ", ".join(headline)), ""]
+    return lines
+
+
+def _verdict_sentence(v: dict, average_of: str) -> str:
+    if not v:
+        return "No electra/mlm pair to compare."
+    return (
+        f"Headline average ({average_of}): ELECTRA {v['electra_median']:.1f}, MLM {v['mlm_median']:.1f}, a gap of "
+        f"{v['gap']:+.1f} against a larger half-range of {v['larger_half_range']:.1f}: "
+        + ("ELECTRA wins beyond the seed spread." if v["electra_wins_beyond_spread"] else "NOT beyond the seed spread.")
+    )
+
+
 def verdict_text(results: dict) -> str:
     """The ELECTRA-against-MLM sentence at the final budget."""
     v = results["verdict"]
@@ -242,6 +347,7 @@ def markdown(results: dict, summary: dict, command: str) -> str:
             "",
             *lines,
             "",
+            *matchings_markdown(results),
             "Pre-training runs:",
             "",
             *runs,
@@ -274,6 +380,48 @@ def plot(results: dict, path: str) -> None:
     axis.set_title("Objectives at equal pre-training compute")
     axis.grid(alpha=0.3)
     axis.legend()
+    figure.tight_layout()
+    tmp = io_utils.temporary_path(path) + ".png"
+    figure.savefig(tmp)
+    plt.close(figure)
+    os.replace(tmp, path)
+
+
+def plot_tasks(results: dict, path: str) -> None:
+    """The paper's Figure 4 for each headline task: the dev score against pre-training FLOPs for every objective
+    (median, min–max over pre-training and fine-tuning seeds), with the untrained floor as a line."""
+    import matplotlib  # pylint: disable=import-outside-toplevel
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    tasks = results.get("headline_tasks") or results["tasks"]
+    figure, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.2), dpi=120, squeeze=False)
+    by_objective = defaultdict(list)
+    for p in results["points"]:
+        by_objective[p["objective"]].append(p)
+    floor = [p for p in results["points"] if p["fraction"] == 0.0]
+    for axis, task in zip(axes[0], tasks):
+        for objective, points in sorted(by_objective.items()):
+            points = sorted((p for p in points if p["fraction"] > 0), key=lambda p: p["flops"])
+            spreads = [p["tasks"][task] for p in points]
+            axis.errorbar(
+                [p["flops"] for p in points],
+                [s["median"] for s in spreads],
+                yerr=[[s["median"] - s["min"] for s in spreads], [s["max"] - s["median"] for s in spreads]],
+                marker="o",
+                capsize=4,
+                label=objective,
+            )
+        if floor:
+            low = floor[0]["tasks"][task]
+            axis.axhline(low["median"], color="gray", linestyle="--", label="untrained floor (median)")
+            axis.axhspan(low["min"], low["max"], color="gray", alpha=0.15)
+        axis.set_xlabel(f"pre-training FLOPs ({FLOPS_CONVENTIONS[results['flops_convention']]})")
+        axis.set_ylabel(f"{task} dev ×100 (median, min–max)")
+        axis.set_title(task)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
     figure.tight_layout()
     tmp = io_utils.temporary_path(path) + ".png"
     figure.savefig(tmp)
@@ -330,7 +478,8 @@ def plot_mask_loss(summary: dict, path: str) -> bool:
 
 
 def write_report(summary_path: str, docs_dir: str, command: str, wall_seconds: float) -> dict:
-    """Writes `results.md`, `results.json` and `glue_vs_flops.png` into `docs_dir`; returns the results."""
+    """Writes `results.md`, `results.json`, `glue_vs_flops.png`, `tasks_vs_flops.png` (and `mask_loss.png` where
+    runs logged held-out evaluations) into `docs_dir`; returns the results."""
     with open(summary_path, encoding="utf-8") as f:
         summary = json.load(f)
     results = aggregate(summary)
@@ -342,6 +491,7 @@ def write_report(summary_path: str, docs_dir: str, command: str, wall_seconds: f
     text = markdown(results, summary, command) + f"\nWall time: {wall_seconds / 60:.1f} min.\n"
     io_utils.write_text_atomic(os.path.join(docs_dir, "results.md"), text)
     plot(results, os.path.join(docs_dir, "glue_vs_flops.png"))
+    plot_tasks(results, os.path.join(docs_dir, "tasks_vs_flops.png"))
     curve = os.path.join(docs_dir, "mask_loss.png")
     if not plot_mask_loss(summary, curve) and os.path.exists(curve):
         os.remove(curve)  # A stale curve from an earlier run of this experiment.

@@ -113,6 +113,8 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
         vocab_size=4000,
         control_tasks=("rte",),
         headline_tasks=("rte",),
+        extra_matchings=("gr", "wall_clock"),
+        intermediate_trials=1,
     )
     config_path = tmp_path / "micro_experiment.json"
     config_io.save(micro, str(config_path))
@@ -128,8 +130,22 @@ def test_micro_experiment_runs_resumes_and_reports(corpus_slice, micro_config, g
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     assert "FLOPs budget" in first.stdout and "mlm:" in first.stdout.replace("  ", "")
     results = json.loads((tmp_path / "docs" / "results.json").read_text())
-    points = {(p["objective"], p["fraction"]) for p in results["points"]}
+    points = {(p["objective"], p["fraction"]) for p in results["points"] if p["fraction"] <= 1.0}
     assert points == {(objective, fraction) for objective in ("electra", "mlm") for fraction in (0.0, 0.5, 1.0)}
+    # Compute matched three ways: the step times were measured once, and MLM's longer run kept each matched step.
+    step_seconds = json.loads((tmp_path / "out" / equal_compute.STEP_SECONDS_FILE).read_text())["objectives"]
+    assert set(step_seconds) == {"electra", "mlm"} and step_seconds["electra"]["over_reference"] == 1.0
+    assert set(results["matchings"]) == {"electra_tf", "gr", "wall_clock"}
+    mlm_run = next(r for r in results["runs"] if r["objective"] == "mlm" and r["seed"] == 0)
+    assert mlm_run["steps"] == max(mlm_run["matched_steps"].values()) and mlm_run["seconds_per_step"] > 0
+    for matching, step in mlm_run["matched_steps"].items():
+        assert results["matchings"][matching]["objectives"]["mlm"]["steps"] == [step, step]  # Both seeds.
+        kept = tmp_path / "out" / "pretrain" / "mlm-seed0" / "checkpoints" / "kept" / f"ckpt-{step}" / "COMPLETE"
+        assert step == mlm_run["steps"] or kept.exists()
+    half_trials = next(p for p in results["points"] if p["objective"] == "mlm" and p["fraction"] == 0.5)
+    assert half_trials["glue_average"]["n"] == 1, "intermediate_trials"
+    assert "## ELECTRA against MLM, compute matched three ways" in (tmp_path / "docs" / "results.md").read_text()
+    assert (tmp_path / "docs" / "tasks_vs_flops.png").stat().st_size > 1000
     untrained = next(p for p in results["points"] if p["objective"] == "mlm" and p["fraction"] == 0.0)
     assert untrained["flops"] == 0 and untrained["glue_average"]["n"] == 2, "the seed-0 initialization, 2 trials"
     # One untrained floor, fine-tuned once: the objectives' initial discriminators were checked to be one network.
@@ -317,3 +333,140 @@ def test_the_positive_control_config_pretrains_its_documented_shape():
     budget, runs = equal_compute.plan(config, config.vocab_size)
     steps = {run.objective: run.steps for run in runs}
     assert steps["electra"] == 6000 and 1.2 < steps["mlm"] / steps["electra"] < 1.3
+
+
+def _control():
+    return config_io.load(
+        equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / "positive_control.json")
+    )
+
+
+def test_extra_matchings_give_mlm_one_longer_run_with_a_checkpoint_at_each_matched_step():
+    config = dataclasses.replace(
+        _control(), flops_fractions=(0.0, 0.25, 0.5, 0.75, 1.0), extra_matchings=("gr", "wall_clock")
+    )
+    with pytest.raises(ValueError, match="wall-clock matching needs the measured seconds"):
+        equal_compute.plan(config, 8192)
+    budget, runs = equal_compute.plan(config, 8192, {"electra": 0.30, "mlm": 0.20})
+    electra, mlm = (next(r for r in runs if r.objective == o) for o in ("electra", "mlm"))
+    # ELECTRA is the reference: every matching gives it its own steps.
+    assert electra.steps == 6000 and dict(electra.matched_steps) == {"electra_tf": 6000, "gr": 6000, "wall_clock": 6000}
+    matched = dict(mlm.matched_steps)
+    assert matched["electra_tf"] == 7516 and equal_compute.primary_steps(mlm) == 7516  # A multiple of 4.
+    assert matched["gr"] == round(6000 * electra.flops_per_step_gr / mlm.flops_per_step_gr)
+    assert matched["wall_clock"] == 9000  # 6000 x 0.30 s / 0.20 s.
+    assert mlm.steps == max(matched.values()) == 9801 and mlm.seconds_per_step == 0.20
+    # The fractions are of the primary matching's budget, not of the longer run.
+    assert mlm.checkpoint_steps == (0, 1879, 3758, 5637, 7516) and budget == 6000 * electra.flops_per_step
+    text = equal_compute.flops_plan_text(config, budget, runs)
+    assert "matched by google-research/electra's convention: 9801 steps" in text
+    assert "matched by equal wall-clock on this machine: 9000 steps (0.2000 s/step measured)" in text
+    assert "one run of 9801 steps serves every matching" in text
+
+
+def test_extra_matchings_are_checked():
+    for bad in (("electra_tf",), ("gr", "gr"), ("flops",)):
+        with pytest.raises(ValueError, match="extra_matchings must hold distinct matchings"):
+            dataclasses.replace(_control(), extra_matchings=bad)
+    with pytest.raises(ValueError, match="intermediate_trials must be a positive integer"):
+        dataclasses.replace(_control(), intermediate_trials=0)
+
+
+def test_each_fine_tuned_checkpoint_is_one_step_with_its_fractions_and_matchings(tmp_path):
+    config = dataclasses.replace(
+        _control(), flops_fractions=(0.0, 0.5, 1.0), extra_matchings=("gr",), intermediate_trials=2
+    )
+    experiment = equal_compute.Experiment(config, str(tmp_path), "glue")
+    _, runs = equal_compute.plan(config, 8192)
+    electra, mlm = (next(r for r in runs if r.objective == o) for o in ("electra", "mlm"))
+    mlm_checkpoints = experiment.checkpoints(mlm)
+    assert [(c.key, c.fraction, c.matchings) for c in mlm_checkpoints] == [
+        ("0", 0.0, ()),
+        ("0.5", 0.5, ()),
+        ("1", 1.0, ("electra_tf",)),
+        ("gr", None, ("gr",)),
+    ]
+    out = tmp_path / "pretrain"
+    # The floor is the reference's initialization; the primary budget is a kept checkpoint of the longer run, whose
+    # own end is bin/pretrain's export.
+    assert [c.encoder_dir for c in mlm_checkpoints] == [
+        str(out / "electra-seed0" / "discriminator_at_0"),
+        str(out / "mlm-seed0" / "discriminator_at_0.5"),
+        str(out / "mlm-seed0" / "discriminator_at_1"),
+        str(out / "mlm-seed0" / "discriminator"),
+    ]
+    electra_checkpoints = experiment.checkpoints(electra)
+    assert [(c.key, c.matchings) for c in electra_checkpoints][-1] == ("1", ("electra_tf", "gr"))
+    assert electra_checkpoints[-1].encoder_dir == str(out / "electra-seed0" / "discriminator")
+    # Fewer fine-tuning seeds on the curve's inner points only.
+    assert [experiment.trials(c, "sst-2") for c in mlm_checkpoints] == [5, 2, 5, 5]
+    assert [experiment.trials(c, "rte") for c in mlm_checkpoints] == [3, 2, 3, 3]
+
+
+def test_report_compares_objectives_at_each_matching(tmp_path):
+    def checkpoint(step, fraction, matchings, lr_left, scores):
+        return {
+            "step": step,
+            "fraction": fraction,
+            "matchings": matchings,
+            "flops": step * 5,
+            "learning_rate_fraction": lr_left,
+            "tasks": {"sst-2": scores, "sts-b": scores},
+        }
+
+    def run(objective, seed, checkpoints, steps):
+        return {
+            "objective": objective,
+            "seed": seed,
+            "steps": steps,
+            "primary_steps": 10,
+            "flops_per_step": 5,
+            "total_flops": 50,
+            "flops_per_step_reported_by_pretrain": 5,
+            "pretrain_wall_seconds": 1.0,
+            "final_train": {"loss": 1.0},
+            "checkpoints": checkpoints,
+        }
+
+    floor = checkpoint(0, 0.0, [], 0.0, [0.5, 0.5])
+    summary = {
+        "config": {"tasks": ["sst-2", "sts-b"], "headline_tasks": ["sst-2", "sts-b"]},
+        "flops_convention": "electra_tf",
+        "extra_matchings": ["gr"],
+        "budget_flops": 50,
+        "runs": [
+            run("electra", 0, {"0": floor, "1": checkpoint(10, 1.0, ["electra_tf", "gr"], 0.0, [0.8, 0.82])}, 10),
+            run(
+                "mlm",
+                0,
+                {
+                    "0": floor,
+                    "1": checkpoint(10, 1.0, ["electra_tf"], 0.25, [0.7, 0.72]),
+                    "gr": checkpoint(13, None, ["gr"], 0.0, [0.9, 0.9]),
+                },
+                13,
+            ),
+        ],
+    }
+    results = report.aggregate(summary)
+    # The matched-only checkpoint is a point beyond the primary budget: 13 of its 10 primary steps.
+    assert {(p["objective"], p["fraction"]) for p in results["points"]} == {
+        ("electra", 0.0),
+        ("electra", 1.0),
+        ("mlm", 0.0),
+        ("mlm", 1.0),
+        ("mlm", 1.3),
+    }
+    primary, gr = results["matchings"]["electra_tf"], results["matchings"]["gr"]
+    assert primary["objectives"]["mlm"]["steps"] == [10] and primary["objectives"]["mlm"]["learning_rate_fraction"] == [
+        0.25
+    ]
+    assert primary["verdict"]["electra_wins_beyond_spread"] and primary["verdict"]["gap"] == pytest.approx(10.0)
+    assert gr["objectives"]["mlm"]["steps"] == [13] and gr["verdict"]["gap"] == pytest.approx(-9.0)
+    assert not gr["verdict"]["electra_wins_beyond_spread"]
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    report.write_report(str(tmp_path / "summary.json"), str(tmp_path / "docs"), "electra-experiment", 60.0)
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert "**google-research/electra's convention**" in text and "| mlm | 13 | 0.00 |" in text
+    assert "| mlm | 10 | 0.25 |" in text and "NOT beyond the seed spread" in text
+    assert (tmp_path / "docs" / "tasks_vs_flops.png").stat().st_size > 1000
