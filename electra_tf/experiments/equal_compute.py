@@ -268,8 +268,40 @@ class Experiment:
 
     def pretrain(self, run: PretrainingRun) -> bool:
         model_dir = self.run_dir(run)
+        config = self.run_config(run)
+        config_path = os.path.join(model_dir, "run_config.json")
+        if os.path.exists(config_path):
+            # The experiment config can be the same while its base pre-training file changed: compare what runs.
+            previous = config_io.load(PretrainingConfig, config_path)
+            changed = [
+                f.name
+                for f in dataclasses.fields(PretrainingConfig)
+                if f.name != "description" and getattr(previous, f.name) != getattr(config, f.name)
+            ]
+            if changed:
+                raise ValueError(
+                    f"{model_dir} was started with another pre-training config ({', '.join(changed)} differ from "
+                    f"what {self.config.pretraining_config} and the experiment config give now): resuming would mix "
+                    "the two. Pass a new --output_dir, or restore the config that made it."
+                )
         if os.path.exists(os.path.join(model_dir, "results.json")):
             return False
+        os.makedirs(model_dir, exist_ok=True)
+        config_io.save(config, config_path)
+        _child(
+            [
+                "electra_tf.cli.pretrain",
+                f"--config={config_path}",
+                f"--train_data={self.data_dir}",
+                f"--model_dir={model_dir}",
+            ],
+            os.path.join(model_dir, "pretrain.log"),
+        )
+        return True
+
+    def run_config(self, run: PretrainingRun) -> PretrainingConfig:
+        """What `bin/pretrain` runs for `run`: the objective's config, its seed and steps, warmup as a share of the
+        steps, and a kept checkpoint at each fraction's and matching's step."""
         config = self.objective_run_config(run.objective)
         kept = {step for step in run.checkpoint_steps} | {step for _, step in run.matched_steps}
         config = dataclasses.replace(
@@ -283,19 +315,7 @@ class Experiment:
                 config.optimizer, warmup_steps=round(self.config.warmup_fraction * run.steps)
             ),
         )
-        os.makedirs(model_dir, exist_ok=True)
-        config_path = os.path.join(model_dir, "run_config.json")
-        config_io.save(config, config_path)
-        _child(
-            [
-                "electra_tf.cli.pretrain",
-                f"--config={config_path}",
-                f"--train_data={self.data_dir}",
-                f"--model_dir={model_dir}",
-            ],
-            os.path.join(model_dir, "pretrain.log"),
-        )
-        return True
+        return config
 
     def _tokens_per_step(self, run: PretrainingRun) -> int:
         config = config_io.load(PretrainingConfig, os.path.join(self.run_dir(run), "run_config.json"))

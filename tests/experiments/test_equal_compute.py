@@ -470,3 +470,24 @@ def test_report_compares_objectives_at_each_matching(tmp_path):
     assert "**google-research/electra's convention**" in text and "| mlm | 13 | 0.00 |" in text
     assert "| mlm | 10 | 0.25 |" in text and "NOT beyond the seed spread" in text
     assert (tmp_path / "docs" / "tasks_vs_flops.png").stat().st_size > 1000
+
+
+def test_a_run_started_with_another_pretraining_file_is_not_resumed(tmp_path):
+    """The experiment config can stay the same while the base pre-training file it names changes."""
+    config = _control()
+    experiment = equal_compute.Experiment(config, str(tmp_path), "glue")
+    (tmp_path / "vocab.txt").write_text("\n".join(f"t{i}" for i in range(8192)) + "\n")
+    _, runs = equal_compute.plan(config, 8192)
+    run = runs[0]
+    started = experiment.run_config(run)
+    (tmp_path / "pretrain" / run.name).mkdir(parents=True)
+    (tmp_path / "pretrain" / run.name / "results.json").write_text("{}")
+    config_io.save(
+        dataclasses.replace(started, description="edited"), str(tmp_path / "pretrain" / run.name / "run_config.json")
+    )
+    assert experiment.pretrain(run) is False  # The same run (its description aside): finished, skipped.
+    config_io.save(
+        dataclasses.replace(started, generator_fraction=1.0), str(tmp_path / "pretrain" / run.name / "run_config.json")
+    )
+    with pytest.raises(ValueError, match="started with another pre-training config \\(generator_fraction differ"):
+        experiment.pretrain(run)
