@@ -95,7 +95,7 @@ class Experiment:
             self._timed(f"export/{run.name}", lambda run=run: self.export_checkpoints(run))
         for run in runs:
             for checkpoint in self.checkpoints(run):
-                for task in self.config.tasks:
+                for task in self.tasks(checkpoint):
                     self._timed(
                         f"finetune/{run.name}/{checkpoint.key}/{task}",
                         lambda c=checkpoint, t=task: self.finetune(c, t),
@@ -397,10 +397,20 @@ class Experiment:
         relative = os.path.relpath(encoder_dir, os.path.join(self.output_dir, "pretrain"))
         return os.path.join(self.output_dir, "finetune", relative, task)
 
+    @staticmethod
+    def is_inner(checkpoint: Checkpoint) -> bool:
+        """A point of the curve below the full budget that no matching uses."""
+        return checkpoint.fraction not in (None, 0.0, 1.0) and not checkpoint.matchings
+
+    def tasks(self, checkpoint: Checkpoint) -> list[str]:
+        """The tasks fine-tuned on `checkpoint`: `intermediate_tasks` on the curve's inner points, else all."""
+        if self.is_inner(checkpoint) and self.config.intermediate_tasks:
+            return [t for t in self.config.tasks if t in self.config.intermediate_tasks]
+        return list(self.config.tasks)
+
     def trials(self, checkpoint: Checkpoint, task: str) -> int:
         """Fine-tuning seeds of `task` on `checkpoint`: fewer on the curve's inner points if the config says so."""
-        inner = checkpoint.fraction not in (None, 0.0, 1.0) and not checkpoint.matchings
-        if inner and self.config.intermediate_trials is not None:
+        if self.is_inner(checkpoint) and self.config.intermediate_trials is not None:
             return self.config.intermediate_trials
         return self.config.task_trials.get(task, self.config.finetune_trials)
 
@@ -435,7 +445,7 @@ class Experiment:
         scores = {}
         for checkpoint in self.checkpoints(run):
             step, per_task = checkpoint.step, {}
-            for task in self.config.tasks:
+            for task in self.tasks(checkpoint):
                 path = os.path.join(self.finetune_dir(checkpoint.encoder_dir, task), "results.json")
                 with open(path, encoding="utf-8") as f:
                     finetuned = json.load(f)

@@ -91,6 +91,8 @@ class ExperimentConfig:
             but not in the headline, say).
         intermediate_trials: int or None. Fine-tuning seeds per task for the checkpoints below the full budget
             that no matching uses (the curve's inner points); None uses the final checkpoints' counts.
+        intermediate_tasks: list of str. The tasks fine-tuned on the curve's inner points; empty means all of
+            `tasks`. Must include the headline tasks, which the curve plots.
     """
 
     name: str = "electra_vs_mlm"
@@ -118,6 +120,7 @@ class ExperimentConfig:
     finetune_trials: int = 3
     task_trials: dict = dataclasses.field(default_factory=dict)
     intermediate_trials: Optional[int] = None
+    intermediate_tasks: tuple = ()
 
     def __post_init__(self):
         if self.reference_objective not in self.objectives:
@@ -157,10 +160,15 @@ class ExperimentConfig:
                 f"task_trials must map tasks among {list(self.tasks)} to positive integers, but received "
                 f"{self.task_trials}."
             )
-        for name in ("headline_tasks", "control_tasks"):
+        for name in ("headline_tasks", "control_tasks", "intermediate_tasks"):
             outside = sorted(set(getattr(self, name)) - set(self.tasks))
             if outside:
                 raise ValueError(f"{name} holds {outside}, which are not among tasks={list(self.tasks)}.")
+        lacking = sorted(set(self.headline_tasks or self.tasks) - set(self.intermediate_tasks or self.tasks))
+        if lacking:
+            raise ValueError(
+                f"intermediate_tasks must include the headline tasks, which the curve plots, but lacks {lacking}."
+            )
         if self.control_tasks and (
             "mlm" not in self.objectives or 0.0 not in self.flops_fractions or not self.intermediate_seeds
         ):

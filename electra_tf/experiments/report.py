@@ -52,7 +52,8 @@ def aggregate(summary: dict) -> dict:
             by_point[key] += averages
             per_seed[key][run["seed"]] = statistics.median(averages)
             for task in tasks:
-                task_scores[key][task] += [100 * v for v in checkpoint["tasks"][task]]
+                if task in checkpoint["tasks"]:  # The curve's inner points may be fine-tuned on fewer tasks.
+                    task_scores[key][task] += [100 * v for v in checkpoint["tasks"][task]]
     points = []
     for (objective, fraction), values in sorted(by_point.items()):
         points.append(
@@ -263,6 +264,8 @@ def matchings_markdown(results: dict) -> list[str]:
                 f"{max(f['learning_rate_fraction']):.2f} | {_range(f['glue_average'])} | "
                 + " | ".join(
                     f"{f['tasks'][t]['median']:.1f} [{f['tasks'][t]['min']:.1f}, {f['tasks'][t]['max']:.1f}]"
+                    if t in f["tasks"]
+                    else "–"
                     for t in tasks
                 )
                 + " |"
@@ -311,7 +314,7 @@ def markdown(results: dict, summary: dict, command: str) -> str:
         lines.append(
             f"| {p['objective']} | {p['fraction']:g} | {p['flops']:.3e} | "
             f"{g['median']:.1f} [{g['min']:.1f}, {g['max']:.1f}] ({g['n']}) | "
-            + " | ".join(f"{p['tasks'][t]['median']:.1f}" for t in tasks)
+            + " | ".join(f"{p['tasks'][t]['median']:.1f}" if t in p["tasks"] else "–" for t in tasks)
             + " |"
         )
     runs = [

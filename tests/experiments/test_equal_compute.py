@@ -401,6 +401,15 @@ def test_each_fine_tuned_checkpoint_is_one_step_with_its_fractions_and_matchings
     # Fewer fine-tuning seeds on the curve's inner points only.
     assert [experiment.trials(c, "sst-2") for c in mlm_checkpoints] == [5, 2, 5, 5]
     assert [experiment.trials(c, "rte") for c in mlm_checkpoints] == [3, 2, 3, 3]
+    # And fewer tasks there, if the config says so.
+    assert [len(experiment.tasks(c)) for c in mlm_checkpoints] == [5, 5, 5, 5]
+    fewer = equal_compute.Experiment(
+        dataclasses.replace(config, intermediate_tasks=("sst-2", "sts-b")), str(tmp_path), "glue"
+    )
+    assert [fewer.tasks(c) for c in mlm_checkpoints][1] == ["sst-2", "sts-b"]
+    assert [len(fewer.tasks(c)) for c in mlm_checkpoints] == [5, 2, 5, 5]
+    with pytest.raises(ValueError, match="intermediate_tasks must include the headline tasks"):
+        dataclasses.replace(config, intermediate_tasks=("sst-2",))
 
 
 def test_report_compares_objectives_at_each_matching(tmp_path):
@@ -429,8 +438,9 @@ def test_report_compares_objectives_at_each_matching(tmp_path):
         }
 
     floor = checkpoint(0, 0.0, [], 0.0, [0.5, 0.5])
+    floor["tasks"]["rte"] = [0.5, 0.5]
     summary = {
-        "config": {"tasks": ["sst-2", "sts-b"], "headline_tasks": ["sst-2", "sts-b"]},
+        "config": {"tasks": ["sst-2", "sts-b", "rte"], "headline_tasks": ["sst-2", "sts-b"]},
         "flops_convention": "electra_tf",
         "extra_matchings": ["gr"],
         "budget_flops": 50,
@@ -469,6 +479,8 @@ def test_report_compares_objectives_at_each_matching(tmp_path):
     text = (tmp_path / "docs" / "results.md").read_text()
     assert "**google-research/electra's convention**" in text and "| mlm | 13 | 0.00 |" in text
     assert "| mlm | 10 | 0.25 |" in text and "NOT beyond the seed spread" in text
+    assert "| electra | 0 | 0.000e+00 | 50.0 [50.0, 50.0] (2) | 50.0 | 50.0 | 50.0 |" in text  # The floor had rte.
+    assert "| electra | 1 | 5.000e+01 | 81.0 [80.0, 82.0] (2) | 81.0 | 81.0 | – |" in text
     assert (tmp_path / "docs" / "tasks_vs_flops.png").stat().st_size > 1000
 
 
