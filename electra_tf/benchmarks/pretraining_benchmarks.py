@@ -135,8 +135,13 @@ def step_seconds(configs: dict, data_dir: str, reference: str, windows: int = 5,
     seconds = _alternated_windows(models, windows, steps_per_window)
     result = {}
     for name, values in seconds.items():
-        per_step = [v / steps_per_window for v in values]
-        ratios = [v / r for v, r in zip(values, seconds[reference])]
+        # fit's steps are batches; an update takes gradient_accumulation_steps of them.
+        per_step = [v / steps_per_window * configs[name].optimizer.gradient_accumulation_steps for v in values]
+        accumulation = configs[name].optimizer.gradient_accumulation_steps
+        ratios = [
+            v * accumulation / (r * configs[reference].optimizer.gradient_accumulation_steps)
+            for v, r in zip(values, seconds[reference])
+        ]
         result[name] = {
             "seconds_per_step": round(statistics.median(per_step), 5),
             "window_seconds_per_step": [round(v, 5) for v in per_step],

@@ -9,7 +9,8 @@ One command runs every stage, each skipped when its output exists, so an interru
    FLOPs fraction and at each matching's step;
 4. save the encoder of every checkpoint that is fine-tuned (the full budget and every matching's step for all seeds;
    intermediate fractions for `intermediate_seeds`);
-5. fine-tune each of them on each task, `finetune_trials` seeds, with `bin/finetune`;
+5. fine-tune each of them on each task with `bin/finetune`: `finetune_trials` seeds (`task_trials` per task); the
+   curve's inner points on `intermediate_tasks` with `intermediate_trials` seeds, if set;
 6. `report.py` turns the results into tables (Markdown and JSON) and plots.
 
 Pre-training and fine-tuning run as `bin/pretrain` and `bin/finetune` child processes: what is measured is exactly what
@@ -28,7 +29,7 @@ import numpy as np
 from absl import logging
 
 from electra_tf import config_io, errors, io_utils, settings
-from electra_tf.experiments.experiment_plan import (  # noqa: F401 (GLUE_METRICS, FLOPS_CONVENTIONS: the API here)
+from electra_tf.experiments.experiment_plan import (  # noqa: F401 (re-exported: the API callers use)
     FLOPS_CONVENTIONS,
     GLUE_METRICS,
     MATCHINGS,
@@ -249,7 +250,11 @@ class Experiment:
     def step_seconds(self) -> Optional[dict]:
         """{objective: measured seconds per step}, or None without a wall-clock matching."""
         figures = self.step_seconds_figures()
-        return {o: f["seconds_per_step"] for o, f in figures["objectives"].items()} if figures else None
+        if not figures:
+            return None
+        # The reference's median, times each objective's median ratio to it over paired windows (load-robust).
+        reference = figures["objectives"][self.config.reference_objective]["seconds_per_step"]
+        return {o: reference * f["over_reference"] for o, f in figures["objectives"].items()}
 
     def objective_run_config(self, objective: str) -> PretrainingConfig:
         """The base config with the learned vocabulary's size and `objective`'s masking."""
@@ -281,8 +286,8 @@ class Experiment:
             if changed:
                 raise ValueError(
                     f"{model_dir} was started with another pre-training config ({', '.join(changed)} differ from "
-                    f"what {self.config.pretraining_config} and the experiment config give now): resuming would mix "
-                    "the two. Pass a new --output_dir, or restore the config that made it."
+                    f"what {self.config.pretraining_config}, the experiment config and {STEP_SECONDS_FILE} give now): "
+                    "resuming would mix the two. Pass a new --output_dir, or restore the files that made it."
                 )
         if os.path.exists(os.path.join(model_dir, "results.json")):
             return False
@@ -458,8 +463,8 @@ class Experiment:
                 "flops_electra_tf": step * run.flops_per_step,
                 "flops_gr": step * run.flops_per_step_gr,
                 "step_seconds": None if run.seconds_per_step is None else step * run.seconds_per_step,
-                # Below 1 where the run went on past this step: the rate had not decayed to 0 here.
-                "learning_rate_fraction": learning_rate_fraction(run_config, step),
+                # Above 0 where the run went on past this step: its rate had not decayed to 0 here. None: untrained.
+                "learning_rate_fraction": learning_rate_fraction(run_config, step) if step else None,
                 "tasks": per_task,
             }
         return {

@@ -132,18 +132,7 @@ class ExperimentConfig:
                 f"flops_convention must be one of {sorted(FLOPS_CONVENTIONS)}, but received "
                 f"flops_convention={self.flops_convention!r}."
             )
-        extra = list(self.extra_matchings)
-        if any(m not in MATCHINGS for m in extra) or self.flops_convention in extra or len(set(extra)) < len(extra):
-            raise ValueError(
-                f"extra_matchings must hold distinct matchings among {sorted(MATCHINGS)} other than "
-                f"flops_convention={self.flops_convention!r}, but received {extra}."
-            )
-        if self.intermediate_trials is not None and (
-            not isinstance(self.intermediate_trials, int) or self.intermediate_trials < 1
-        ):
-            raise ValueError(
-                f"intermediate_trials must be a positive integer, but received {self.intermediate_trials}."
-            )
+        self._check_matchings_and_inner_points()
         if 1.0 not in self.flops_fractions or any(not 0 <= f <= 1 for f in self.flops_fractions):
             raise ValueError(
                 f"flops_fractions must lie in [0, 1] and include 1.0, but received {list(self.flops_fractions)}."
@@ -164,11 +153,6 @@ class ExperimentConfig:
             outside = sorted(set(getattr(self, name)) - set(self.tasks))
             if outside:
                 raise ValueError(f"{name} holds {outside}, which are not among tasks={list(self.tasks)}.")
-        lacking = sorted(set(self.headline_tasks or self.tasks) - set(self.intermediate_tasks or self.tasks))
-        if lacking:
-            raise ValueError(
-                f"intermediate_tasks must include the headline tasks, which the curve plots, but lacks {lacking}."
-            )
         if self.control_tasks and (
             "mlm" not in self.objectives or 0.0 not in self.flops_fractions or not self.intermediate_seeds
         ):
@@ -183,6 +167,22 @@ class ExperimentConfig:
                 raise ValueError(
                     f"intermediate_seeds holds {seed}, which is not among pretrain_seeds={list(self.pretrain_seeds)}."
                 )
+
+    def _check_matchings_and_inner_points(self) -> None:
+        extra = list(self.extra_matchings)
+        if any(m not in MATCHINGS for m in extra) or self.flops_convention in extra or len(set(extra)) < len(extra):
+            raise ValueError(
+                f"extra_matchings must hold distinct matchings among {sorted(MATCHINGS)} other than "
+                f"flops_convention={self.flops_convention!r}, but received {extra}."
+            )
+        trials = self.intermediate_trials
+        if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool) or trials < 1):
+            raise ValueError(f"intermediate_trials must be a positive integer, but received {trials}.")
+        lacking = sorted(set(self.headline_tasks or self.tasks) - set(self.intermediate_tasks or self.tasks))
+        if self.intermediate_tasks and lacking:
+            raise ValueError(
+                f"intermediate_tasks must include the headline tasks, which the curve plots, but lacks {lacking}."
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,23 +269,23 @@ def plan(
         if step_seconds and objective in step_seconds:
             costs[objective]["wall_clock"] = step_seconds[objective]
     primary, reference = experiment.flops_convention, costs[experiment.reference_objective]
-    budget = experiment.reference_steps * reference[primary]
-    reference_steps = max(
-        denominator, round(experiment.reference_steps / denominator) * denominator
-    )  # The reference's own run, rounded like every other.
+    # The reference's own run, rounded like every other: every matching's budget is what it spends.
+    reference_steps = max(denominator, round(experiment.reference_steps / denominator) * denominator)
+    budget = reference_steps * reference[primary]
     runs = []
     for objective, cost in costs.items():
         steps = max(denominator, round(budget / cost[primary] / denominator) * denominator)
-        matched = ((primary, steps),) + tuple(
-            (
-                m,
+        checkpoints = tuple(round(f * steps) for f in experiment.flops_fractions)
+        matched = ((primary, steps),)
+        for m in experiment.extra_matchings:
+            step = (
                 steps
                 if objective == experiment.reference_objective
-                else max(1, round(reference_steps * reference[m] / cost[m])),
+                else round(reference_steps * reference[m] / cost[m])
             )
-            for m in experiment.extra_matchings
-        )
-        checkpoints = tuple(round(f * steps) for f in experiment.flops_fractions)
+            # Within one checkpoint interval of a fraction's step: that checkpoint (one export, one fine-tuning).
+            near = [c for c in checkpoints if 0 < c and abs(c - step) <= denominator]
+            matched += ((m, near[0] if near else max(1, step)),)
         runs += [
             PretrainingRun(
                 objective,

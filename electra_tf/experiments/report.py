@@ -67,15 +67,9 @@ def aggregate(summary: dict) -> dict:
             }
         )
     finals = {p["objective"]: p for p in points if p["fraction"] == 1.0}
-    verdict = (
-        _verdict(finals["electra"]["glue_average"], finals["mlm"]["glue_average"])
-        if {
-            "electra",
-            "mlm",
-        }
-        <= set(finals)
-        else {}
-    )
+    verdict = {}
+    if {"electra", "mlm"} <= set(finals):
+        verdict = _verdict(finals["electra"]["glue_average"], finals["mlm"]["glue_average"])
     control = control_figures(summary, task_scores)
     return {
         "budget_flops": budget,
@@ -97,7 +91,7 @@ def checkpoint_fraction(run: dict, name: str, checkpoint: dict) -> float:
         return float(checkpoint["fraction"])
     if "fraction" not in checkpoint:  # A summary from before matchings: keyed by fraction.
         return float(name)
-    return round(checkpoint["step"] / run["primary_steps"], 4)
+    return checkpoint["step"] / run["primary_steps"]
 
 
 def _verdict(electra: dict, mlm: dict) -> dict:
@@ -127,19 +121,27 @@ def matched_comparisons(summary: dict, headline: list) -> dict:
                 if matching not in at:
                     continue
                 entry = objectives.setdefault(
-                    run["objective"], {"steps": [], "learning_rate_fraction": [], "flops": [], "scores": []}
+                    run["objective"],
+                    {
+                        "steps": [],
+                        "learning_rate_fraction": [],
+                        "flops": [],
+                        "averages": [],
+                        "scores": defaultdict(list),
+                    },
                 )
                 entry["steps"].append(checkpoint["step"])
-                entry["learning_rate_fraction"].append(checkpoint.get("learning_rate_fraction", 0.0))
+                entry["learning_rate_fraction"].append(checkpoint.get("learning_rate_fraction"))
                 entry["flops"].append(checkpoint["flops"])
-                trials = min(len(checkpoint["tasks"][t]) for t in headline)
-                entry["scores"] += [
-                    {t: 100 * checkpoint["tasks"][t][k] for t in checkpoint["tasks"]} for k in range(trials)
+                trials = min(len(checkpoint["tasks"][t]) for t in headline)  # Other tasks may have fewer trials.
+                entry["averages"] += [
+                    100 * statistics.fmean(checkpoint["tasks"][t][k] for t in headline) for k in range(trials)
                 ]
+                for task, values in checkpoint["tasks"].items():
+                    entry["scores"][task] += [100 * v for v in values]
         for entry in objectives.values():
-            scores = entry.pop("scores")
-            entry["glue_average"] = _spread([statistics.fmean(s[t] for t in headline) for s in scores])
-            entry["tasks"] = {t: _spread([s[t] for s in scores]) for t in scores[0]}
+            entry["glue_average"] = _spread(entry.pop("averages"))
+            entry["tasks"] = {t: _spread(values) for t, values in entry.pop("scores").items()}
         verdict = (
             _verdict(objectives["electra"]["glue_average"], objectives["mlm"]["glue_average"])
             if {"electra", "mlm"} <= set(objectives)
@@ -147,6 +149,16 @@ def matched_comparisons(summary: dict, headline: list) -> dict:
         )
         comparisons[matching] = {"objectives": objectives, "verdict": verdict}
     return comparisons
+
+
+def budget_eval(run: dict) -> dict:
+    """The run's held-out evaluation at its full budget: the final one, or, where the run went on past its primary
+    step (one run serving several matchings), the last one at or before that step."""
+    primary = run.get("primary_steps", run["steps"])
+    if primary >= run["steps"]:
+        return run["final_eval"]
+    before = [e for e in run.get("eval_history", []) if e.get("step", 0) <= primary]
+    return max(before, key=lambda e: e["step"]) if before else {}
 
 
 def control_figures(summary: dict, task_scores: dict) -> dict:
@@ -162,7 +174,7 @@ def control_figures(summary: dict, task_scores: dict) -> dict:
     unigram = summary.get("unigram", {}).get("cross_entropy")
     margin = config["control_margin_nats"]
     mlm_runs = [run for run in summary["runs"] if run["objective"] == "mlm"]
-    missing = [run["seed"] for run in mlm_runs if not run["final_eval"].get("mlm_loss_at_mask")]
+    missing = [run["seed"] for run in mlm_runs if budget_eval(run).get("mlm_loss_at_mask") is None]
     if unigram is None or missing:
         lacking = "the unigram figure" if unigram is None else f"the loss of mlm seeds {missing}"
         raise ValueError(
@@ -171,7 +183,11 @@ def control_figures(summary: dict, task_scores: dict) -> dict:
             "held-out data)."
         )
     gates = [
-        dict(positive_control.context_gate(unigram, run["final_eval"]["mlm_loss_at_mask"], margin), seed=run["seed"])
+        dict(
+            positive_control.context_gate(unigram, budget_eval(run)["mlm_loss_at_mask"], margin),
+            seed=run["seed"],
+            step=budget_eval(run).get("step", run["steps"]),
+        )
         for run in mlm_runs
     ]
     floor = {task: task_scores[(config["reference_objective"], 0.0)][task] for task in tasks}
@@ -200,7 +216,8 @@ def control_markdown(control: dict, summary: dict) -> list[str]:
     lines = [f"## Positive control: {'PASSED' if control['passed'] else 'NOT PASSED'}", ""]
     for gate in control["context"]:
         lines.append(
-            f"- Context (mlm seed {gate['seed']}): held-out loss at the [MASK] slots {gate['mlm_loss_at_mask']:.3f} "
+            f"- Context (mlm seed {gate['seed']}, step {gate.get('step', 'final')}): held-out loss at the [MASK] "
+            f"slots {gate['mlm_loss_at_mask']:.3f} "
             f"nats against a unigram cross-entropy of {gate['unigram_cross_entropy']:.3f}: "
             f"{gate['nats_below_unigram']:.3f} nats below, {gate['required_nats_below_unigram']} required: "
             + ("passed." if gate["passed"] else "NOT passed.")
@@ -261,7 +278,7 @@ def matchings_markdown(results: dict) -> list[str]:
         for objective, f in comparison["objectives"].items():
             lines.append(
                 f"| {objective} | {', '.join(str(x) for x in sorted(set(f['steps'])))} | "
-                f"{max(f['learning_rate_fraction']):.2f} | {_range(f['glue_average'])} | "
+                f"{_rate_left(f['learning_rate_fraction'])} | {_range(f['glue_average'])} | "
                 + " | ".join(
                     f"{f['tasks'][t]['median']:.1f} [{f['tasks'][t]['min']:.1f}, {f['tasks'][t]['max']:.1f}]"
                     if t in f["tasks"]
@@ -272,6 +289,11 @@ def matchings_markdown(results: dict) -> list[str]:
             )
         lines += ["", _verdict_sentence(comparison["verdict"], ", ".join(headline)), ""]
     return lines
+
+
+def _rate_left(fractions: list) -> str:
+    known = [f for f in fractions if f is not None]
+    return f"{max(known):.2f}" if known else "n/a"
 
 
 def _verdict_sentence(v: dict, average_of: str) -> str:
@@ -289,7 +311,14 @@ def verdict_text(results: dict) -> str:
     v = results["verdict"]
     if not v:
         return "No electra/mlm pair to compare."
-    return (
+    primary = (results.get("matchings") or {}).get(results["flops_convention"], {}).get("objectives", {})
+    left = [
+        f"{objective}'s checkpoint there still had {_rate_left(f['learning_rate_fraction'])} of its peak learning "
+        "rate (its run went on to serve another matching). "
+        for objective, f in primary.items()
+        if any(r for r in f["learning_rate_fraction"] if r)
+    ]
+    return "".join(left) + (
         f"At the final budget ELECTRA's median GLUE dev average is {v['electra_median']:.1f} and MLM's "
         f"{v['mlm_median']:.1f}: "
         f"a gap of {v['gap']:+.1f} points against a larger half-range of {v['larger_half_range']:.1f}. "
@@ -406,16 +435,24 @@ def plot_tasks(results: dict, path: str) -> None:
     floor = [p for p in results["points"] if p["fraction"] == 0.0]
     for axis, task in zip(axes[0], tasks):
         for objective, points in sorted(by_objective.items()):
-            points = sorted((p for p in points if p["fraction"] > 0), key=lambda p: p["flops"])
-            spreads = [p["tasks"][task] for p in points]
-            axis.errorbar(
-                [p["flops"] for p in points],
-                [s["median"] for s in spreads],
-                yerr=[[s["median"] - s["min"] for s in spreads], [s["max"] - s["median"] for s in spreads]],
-                marker="o",
-                capsize=4,
-                label=objective,
-            )
+            # The curve is one run's checkpoints up to the budget; a checkpoint past it (another matching's step,
+            # its rate decayed to 0 there, where the curve's last point was not) is drawn apart.
+            for beyond in (False, True):
+                chosen = sorted(
+                    (p for p in points if (p["fraction"] > 1) == beyond and p["fraction"] > 0), key=lambda p: p["flops"]
+                )
+                if not chosen:
+                    continue
+                spreads = [p["tasks"][task] for p in chosen]
+                axis.errorbar(
+                    [p["flops"] for p in chosen],
+                    [s["median"] for s in spreads],
+                    yerr=[[s["median"] - s["min"] for s in spreads], [s["max"] - s["median"] for s in spreads]],
+                    marker="s" if beyond else "o",
+                    linestyle="none" if beyond else "-",
+                    capsize=4,
+                    label=f"{objective} at other matchings" if beyond else objective,
+                )
         if floor:
             low = floor[0]["tasks"][task]
             axis.axhline(low["median"], color="gray", linestyle="--", label="untrained floor (median)")

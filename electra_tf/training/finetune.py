@@ -10,12 +10,13 @@ The settings left unset in `FinetuningConfig` come from the recipe for the encod
 Outputs in `model_dir`: `results.json` (per trial and aggregated, the resolved `recipe`, and `num_train_examples`,
 which counts both orders of each pair when `double_unordered` applies), `finetuning_config.json` (the config with
 the recipe filled in), and per trial `trial_<k>/` with the fine-tuned model, TensorBoard logs, `record.json` and,
-with `do_predict`, GLUE submission files. Run again after an interruption, the same command resumes at the first
-trial without a `record.json` made by the same task, data, encoder and config (`trial_records`).
+with `do_predict`, GLUE submission files. Run again after an interruption, the same command reuses every trial
+with a `record.json` made by the same task, data, encoder and config, and trains the others (`trial_records`).
 """
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -252,27 +253,15 @@ def run_finetuning(
     train, dev = _train_and_dev(task, data_dir, config, source, read)
     with contextlib.ExitStack() as lock:
         trials, recipe, sources, resolved_config = [], None, None, None
-
-        def identity(trial: int) -> dict:
-            """What a finished trial's record must have been made with to be reused (`trial_records`)."""
-            return {
-                "task": task.name,
-                "data_dir": data_dir,
-                "source": source,
-                "pretrained": pretrained,
-                "config": dataclasses.asdict(resolved_config),
-                "num_train_examples": len(train),
-                "seed": config.seed + trial,
-                "do_predict": do_predict,
-                "export_dir": export_dir if trial == 0 else None,
-            }
-
         for trial in range(num_trials):
             seed = config.seed + trial
             trial_dir = os.path.join(model_dir, f"trial_{trial}")
-            if trial > 0 and (record := trial_records.finished(trial_dir, identity(trial))) is not None:
-                trials.append(record)
-                continue
+            where = (task, data_dir, source, pretrained)
+            if trial > 0:  # Trial 0 is built in any case: it resolves the recipe.
+                identity = _trial_identity(*where, resolved_config, len(train), trial, do_predict, export_dir)
+                if (record := trial_records.finished(trial_dir, identity)) is not None:
+                    trials.append(record)
+                    continue
             keras.utils.set_random_seed(seed)
             classifier = ElectraClassifier.from_task(
                 task,
@@ -289,35 +278,64 @@ def run_finetuning(
                 # Only now: a bad encoder or setting, found while building the first model, leaves no model_dir behind.
                 tf.io.gfile.makedirs(model_dir)
                 lock.enter_context(run_lock.hold(model_dir, force_unlock))  # One writer per model_dir (run_lock.py).
-                resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS}
-                resolved_config = dataclasses.replace(config, **resolved)
-                config_io.save(resolved_config, os.path.join(model_dir, "finetuning_config.json"))
-                if (record := trial_records.finished(trial_dir, identity(trial))) is not None:
-                    trials.append(record)
-                    keras.backend.clear_session()
-                    continue
-            record = {
-                "trial": trial,
-                **_train_and_score(classifier, task, recipe, config, train, dev, trial_dir, seed, verbose),
-            }
-            if do_predict:
-                test_splits = [s for s in task.files if s.startswith("test") and _available(task, data_dir, s, source)]
-                predictions_dir = os.path.join(trial_dir, "predictions")
-                record["predictions"] = [
-                    write_predictions(classifier, task, read(split), split, predictions_dir, config.eval_batch_size)
-                    for split in test_splits
-                ]
-            if export_dir and trial == 0:
-                from electra_tf.export import serving
-
-                record["export"] = serving.export_classifier(classifier, export_dir, model_name=task.name)
-            logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
-            trial_records.save(trial_dir, identity(trial), record)
-            trials.append(record)
+                resolved_config = _save_resolved_config(config, recipe, model_dir)
+            identity = _trial_identity(*where, resolved_config, len(train), trial, do_predict, export_dir)
+            outputs = functools.partial(_outputs, data_dir, source, read, do_predict, export_dir)
+            run = functools.partial(_run_trial, classifier, task, recipe, config, train, dev, trial, verbose, outputs)
+            trials.append(trial_records.reuse_or_run(trial_dir, identity, functools.partial(run, trial_dir, seed)))
+            logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(trials[-1]["dev"]))
             keras.backend.clear_session()
         results = _results(task, pretrained, train, dev, recipe, sources, trials)
         io_utils.write_text_atomic(os.path.join(model_dir, "results.json"), json.dumps(results, indent=2) + "\n")
     return results
+
+
+def _trial_identity(task, data_dir, source, pretrained, resolved_config, num_train, trial, do_predict, export_dir):
+    """What a finished trial's record must have been made with to be reused (`trial_records`)."""
+    return {
+        "task": task.name,
+        "data_dir": trial_records.normal_path(data_dir),
+        "source": source,
+        "encoder": trial_records.encoder_fingerprint(pretrained),
+        "config": dataclasses.asdict(resolved_config),
+        "num_train_examples": num_train,
+        "seed": resolved_config.seed + trial,
+        "do_predict": do_predict,
+        "export_dir": trial_records.normal_path(export_dir) if trial == 0 else None,
+    }
+
+
+def _save_resolved_config(config: FinetuningConfig, recipe, model_dir: str) -> FinetuningConfig:
+    """Writes `finetuning_config.json`: the config with the recipe filled in; returns it."""
+    resolved = dataclasses.replace(config, **{name: getattr(recipe, name) for name in finetuning_recipe.FIELDS})
+    config_io.save(resolved, os.path.join(model_dir, "finetuning_config.json"))
+    return resolved
+
+
+def _run_trial(classifier, task, recipe, config, train, dev, trial, verbose, outputs, trial_dir, seed) -> dict:
+    """Trains and scores one trial, then writes its optional outputs; returns its record."""
+    record = {
+        "trial": trial,
+        **_train_and_score(classifier, task, recipe, config, train, dev, trial_dir, seed, verbose),
+    }
+    return {**record, **outputs(classifier, task, config, trial_dir)}
+
+
+def _outputs(data_dir, source, read, do_predict, export_dir, classifier, task, config, trial_dir) -> dict:
+    """The trial's optional outputs: GLUE test predictions, and the first trial's serving export."""
+    record = {}
+    if do_predict:
+        test_splits = [s for s in task.files if s.startswith("test") and _available(task, data_dir, s, source)]
+        predictions_dir = os.path.join(trial_dir, "predictions")
+        record["predictions"] = [
+            write_predictions(classifier, task, read(split), split, predictions_dir, config.eval_batch_size)
+            for split in test_splits
+        ]
+    if export_dir and trial_dir.endswith("trial_0"):
+        from electra_tf.export import serving
+
+        record["export"] = serving.export_classifier(classifier, export_dir, model_name=task.name)
+    return record
 
 
 def _results(task: Task, pretrained: str, train, dev: dict, recipe, sources: dict, trials: list) -> dict:

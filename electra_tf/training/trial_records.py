@@ -1,15 +1,16 @@
 """A finished fine-tuning trial on disk, so that an interrupted multi-trial run resumes at its first unfinished trial.
 
 A trial writes `trial_<k>/record.json` last, after its model, logs and scores, atomically. The file holds the trial's
-record (what `results.json` lists for it) and the identity of the run that made it: everything that changes the
-trial's outcome (the task, the data, the encoder, the resolved config with its seed, the outputs asked for). A later
-run with the same identity reuses the record instead of training again; any difference, or a file that cannot be
-read, runs the trial again and replaces it.
+record (what `results.json` lists for it) and the identity of the run that made it: the task, where the data is and
+how many training examples it gave, the encoder (its path and its files' sizes and times), the resolved config with
+its seed, the outputs asked for, and electra_tf's version. A later run with the same identity reuses the record
+instead of training again; any difference, or a file that cannot be read, runs the trial again and replaces it. The
+data's contents are not fingerprinted: a changed file under the same path with the same example count is not seen.
 """
 
 import json
 import os
-from typing import Optional
+from typing import Callable, Optional
 
 import tensorflow as tf
 from absl import logging
@@ -40,8 +41,42 @@ def finished(trial_dir: str, identity: dict) -> Optional[dict]:
     if not same:
         logging.info("%s was made by a different run (config, data or encoder); the trial runs again.", path)
         return None
-    print(f"Trial {os.path.basename(trial_dir)}: finished before, its record is reused ({path}).", flush=True)
+    print(f"{os.path.basename(trial_dir)} finished in an earlier run; its record is reused ({path}).", flush=True)
     return record
+
+
+def reuse_or_run(trial_dir: str, identity: dict, run: Callable[[], dict]) -> dict:
+    """The trial's record: reused if a run with `identity` finished it, else `run()`'s, marked finished after it.
+
+    The old mark is removed before `run()` starts, so an interrupted run never leaves another run's record beside
+    its own partly written files."""
+    record = finished(trial_dir, identity)
+    if record is not None:
+        return record
+    path = os.path.join(trial_dir, RECORD_FILE)
+    if tf.io.gfile.exists(path):
+        tf.io.gfile.remove(path)
+    record = run()
+    save(trial_dir, identity, record)
+    return record
+
+
+def normal_path(path: Optional[str]) -> Optional[str]:
+    """A local path made absolute, so two spellings of one folder compare equal; URLs (gs://) as given."""
+    return path if path is None or "://" in path else os.path.abspath(path)
+
+
+def encoder_fingerprint(encoder_dir: str) -> dict:
+    """What the encoder at `encoder_dir` is, not only where: its saved files' names, sizes and modification times
+    (a re-exported or re-trained encoder at the same path is another encoder), and electra_tf's version."""
+    import electra_tf  # pylint: disable=import-outside-toplevel
+
+    files = {}
+    if tf.io.gfile.isdir(encoder_dir):
+        for name in sorted(tf.io.gfile.listdir(encoder_dir)):
+            stat = tf.io.gfile.stat(os.path.join(encoder_dir, name))
+            files[name] = [stat.length, stat.mtime_nsec]
+    return {"path": normal_path(encoder_dir), "files": files, "electra_tf": electra_tf.__version__}
 
 
 def save(trial_dir: str, identity: dict, record: dict) -> None:

@@ -79,7 +79,14 @@ def run_trials(
 
         def identity(trial: int) -> dict:
             """What a finished trial's record must have been made with to be reused (`trial_records`)."""
-            return {**header, "config": dataclasses.asdict(resolved_config), "seed": config.seed + trial}
+            return {
+                **{
+                    k: trial_records.normal_path(v) if k in ("pretrained", "data_dir") else v for k, v in header.items()
+                },
+                "encoder": trial_records.encoder_fingerprint(header["pretrained"]),
+                "config": dataclasses.asdict(resolved_config),
+                "seed": config.seed + trial,
+            }
 
         for trial in range(num_trials):
             seed = config.seed + trial
@@ -101,13 +108,12 @@ def run_trials(
                 resolved = {name: getattr(recipe, name) for name in finetuning_recipe.FIELDS if hasattr(config, name)}
                 resolved_config = dataclasses.replace(config, **resolved)
                 config_io.save(resolved_config, os.path.join(model_dir, config_file))
-                if (record := trial_records.finished(trial_dir, identity(trial))) is not None:
-                    trials.append(record)
-                    keras.backend.clear_session()
-                    continue
-            record = {"trial": trial, **train_and_score(model, recipe, trial_dir, seed)}
+            record = trial_records.reuse_or_run(
+                trial_dir,
+                identity(trial),
+                lambda m=model, r=recipe, d=trial_dir, s=seed, t=trial: {"trial": t, **train_and_score(m, r, d, s)},
+            )
             logging.info("%s trial %d (seed %d): %s", task.name, trial, seed, json.dumps(record["dev"]))
-            trial_records.save(trial_dir, identity(trial), record)
             trials.append(record)
             keras.backend.clear_session()
         results = {

@@ -503,3 +503,45 @@ def test_a_run_started_with_another_pretraining_file_is_not_resumed(tmp_path):
     )
     with pytest.raises(ValueError, match="started with another pre-training config \\(generator_fraction differ"):
         experiment.pretrain(run)
+
+
+def test_a_matched_step_near_a_fraction_step_is_that_checkpoint():
+    """Within one checkpoint interval (the fractions' common denominator, 2 here) of a fraction's step, a matched
+    step is that checkpoint: one export and one fine-tuning, not two for a difference of a step."""
+    config = dataclasses.replace(_control(), flops_fractions=(0.0, 0.5, 1.0), extra_matchings=("wall_clock",))
+    _, runs = equal_compute.plan(config, 8192, {"electra": 0.30, "mlm": 0.30})
+    primary = equal_compute.primary_steps(next(r for r in runs if r.objective == "mlm"))
+    near = {"electra": 0.30, "mlm": 0.30 * 6000 / (primary - 1)}
+    _, runs = equal_compute.plan(config, 8192, near)
+    assert dict(next(r for r in runs if r.objective == "mlm").matched_steps)["wall_clock"] == primary
+    far = {"electra": 0.30, "mlm": 0.30 * 6000 / (primary - 40)}
+    _, runs = equal_compute.plan(config, 8192, far)
+    assert dict(next(r for r in runs if r.objective == "mlm").matched_steps)["wall_clock"] == primary - 40
+    with pytest.raises(ValueError, match="intermediate_trials must be a positive integer"):
+        dataclasses.replace(_control(), intermediate_trials=True)
+
+
+def test_report_pools_tasks_with_fewer_trials_than_the_headline():
+    """Tasks outside the headline may have fewer trials (task_trials): the average takes the headline's, each task's
+    spread all of its own."""
+    checkpoint = {
+        "step": 10,
+        "fraction": 1.0,
+        "matchings": ["electra_tf"],
+        "flops": 50,
+        "learning_rate_fraction": 0.0,
+        "tasks": {"sst-2": [0.8, 0.82, 0.84, 0.86, 0.88], "rte": [0.5, 0.6, 0.7]},
+    }
+    summary = {
+        "config": {"tasks": ["sst-2", "rte"], "headline_tasks": ["sst-2"]},
+        "flops_convention": "electra_tf",
+        "budget_flops": 50,
+        "runs": [
+            {"objective": o, "seed": 0, "steps": 10, "primary_steps": 10, "checkpoints": {"1": checkpoint}}
+            for o in ("electra", "mlm")
+        ],
+    }
+    results = report.aggregate(summary)
+    mlm = results["matchings"]["electra_tf"]["objectives"]["mlm"]
+    assert mlm["glue_average"]["n"] == 5 and mlm["glue_average"]["median"] == pytest.approx(84.0)
+    assert mlm["tasks"]["rte"] == {"median": 60.0, "min": 50.0, "max": 70.0, "n": 3}

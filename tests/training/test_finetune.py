@@ -54,7 +54,7 @@ def test_an_interrupted_run_resumes_at_its_first_unfinished_trial(saved_encoder,
     capsys.readouterr()
     resumed = run(config)
     out = capsys.readouterr().out
-    assert out.count("its record is reused") == 1 and "Trial trial_0: finished before" in out
+    assert out.count("its record is reused") == 1 and "trial_0 finished in an earlier run" in out
     assert resumed["trials"][0] == first["trials"][0]  # Reused as it was, timings included.
     assert [t["dev"] for t in resumed["trials"]] == [t["dev"] for t in first["trials"]]  # Seeded: the same scores.
     assert json.loads((model_dir / "results.json").read_text())["trials"] == resumed["trials"]
@@ -74,3 +74,28 @@ def test_a_trial_record_is_reused_only_when_readable_and_made_by_the_same_run(tm
     assert trial_records.finished(str(tmp_path), identity) is None
     (tmp_path / trial_records.RECORD_FILE).write_text('{"record": {}}')
     assert trial_records.finished(str(tmp_path), identity) is None
+
+
+def test_a_trial_that_starts_again_loses_its_old_record_first(tmp_path):
+    """An interrupted rerun must not leave an earlier run's record beside its own partly written files."""
+    trial_records.save(str(tmp_path), {"seed": 0}, {"dev": 1})
+
+    def interrupted():
+        assert not (tmp_path / trial_records.RECORD_FILE).exists()
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trial_records.reuse_or_run(str(tmp_path), {"seed": 1}, interrupted)
+    assert not (tmp_path / trial_records.RECORD_FILE).exists()
+    assert trial_records.reuse_or_run(str(tmp_path), {"seed": 1}, lambda: {"dev": 2}) == {"dev": 2}
+    assert trial_records.reuse_or_run(str(tmp_path), {"seed": 1}, interrupted) == {"dev": 2}  # Reused, not run.
+
+
+def test_a_trial_identity_names_what_the_encoder_is_not_only_where(tmp_path):
+    encoder = tmp_path / "enc"
+    encoder.mkdir()
+    (encoder / "weights.h5").write_bytes(b"1")
+    before = trial_records.encoder_fingerprint(str(encoder))
+    assert trial_records.encoder_fingerprint(str(tmp_path / "." / "enc")) == before  # Another spelling of the path.
+    (encoder / "weights.h5").write_bytes(b"22")  # Re-exported in place.
+    assert trial_records.encoder_fingerprint(str(encoder)) != before
