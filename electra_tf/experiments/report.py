@@ -158,7 +158,8 @@ def budget_eval(run: dict) -> dict:
     if primary >= run["steps"]:
         return run["final_eval"]
     before = [e for e in run.get("eval_history", []) if e.get("step", 0) <= primary]
-    return max(before, key=lambda e: e["step"]) if before else {}
+    # Without periodic evaluation (eval_every 0), only the final one exists: past the budget, and said so by its step.
+    return max(before, key=lambda e: e["step"]) if before else dict(run["final_eval"], step=run["steps"])
 
 
 def control_figures(summary: dict, task_scores: dict) -> dict:
