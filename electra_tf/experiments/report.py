@@ -389,6 +389,17 @@ def markdown(results: dict, summary: dict, command: str) -> str:
     )
 
 
+def _save_figure(figure, path: str) -> None:
+    """Writes `figure` to `path` through a temporary file (never half a PNG), and frees it."""
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    figure.tight_layout()
+    tmp = io_utils.temporary_path(path) + ".png"
+    figure.savefig(tmp)
+    plt.close(figure)
+    os.replace(tmp, path)
+
+
 def plot(results: dict, path: str) -> None:
     import matplotlib  # pylint: disable=import-outside-toplevel
 
@@ -413,11 +424,7 @@ def plot(results: dict, path: str) -> None:
     axis.set_title("Objectives at equal pre-training compute")
     axis.grid(alpha=0.3)
     axis.legend()
-    figure.tight_layout()
-    tmp = io_utils.temporary_path(path) + ".png"
-    figure.savefig(tmp)
-    plt.close(figure)
-    os.replace(tmp, path)
+    _save_figure(figure, path)
 
 
 def plot_tasks(results: dict, path: str) -> None:
@@ -463,11 +470,7 @@ def plot_tasks(results: dict, path: str) -> None:
         axis.set_title(task)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.tight_layout()
-    tmp = io_utils.temporary_path(path) + ".png"
-    figure.savefig(tmp)
-    plt.close(figure)
-    os.replace(tmp, path)
+    _save_figure(figure, path)
 
 
 def plot_mask_loss(summary: dict, path: str) -> bool:
@@ -510,11 +513,7 @@ def plot_mask_loss(summary: dict, path: str) -> bool:
     axis.set_title("Leaving the unigram plateau")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    tmp = io_utils.temporary_path(path) + ".png"
-    figure.savefig(tmp)
-    plt.close(figure)
-    os.replace(tmp, path)
+    _save_figure(figure, path)
     return True
 
 
