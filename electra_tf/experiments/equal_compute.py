@@ -424,7 +424,7 @@ class Experiment:
         model_dir = self.finetune_dir(encoder_dir, task)
         if os.path.exists(os.path.join(model_dir, "results.json")):
             return False
-        settings_ = dict(self.config.finetune, **self.config.task_finetune.get(task, {}))
+        settings_ = self.config.finetune_settings(task)
         os.makedirs(os.path.dirname(model_dir), exist_ok=True)
         config_path = model_dir + ".finetuning_config.json"
         io_utils.write_text_atomic(config_path, json.dumps(settings_, indent=1) + "\n")

@@ -184,6 +184,10 @@ class ExperimentConfig:
                 f"intermediate_tasks must include the headline tasks, which the curve plots, but lacks {lacking}."
             )
 
+    def finetune_settings(self, task: str) -> dict:
+        """The `FinetuningConfig` settings `task` is fine-tuned with: `finetune`, then `task_finetune[task]` on top."""
+        return dict(self.finetune, **self.task_finetune.get(task, {}))
+
 
 @dataclasses.dataclass(frozen=True)
 class PretrainingRun:

@@ -5,9 +5,10 @@ encoder has to compare the two sentences itself. When a fine-tuned encoder score
 apart: the information is missing from the features, or it is there and the cross-encoder does not reach it.
 
 Each sentence is encoded alone (`[CLS] a [SEP]`), and the score of a pair is the cosine of the two sentences' features:
-the mean over real tokens of the embeddings (the encoder's input), the mean of the last layer, and the last layer at
-`[CLS]`. The figure is the Spearman correlation (x100) of those cosines with the gold scores, beside the Jaccard
-overlap of the lower-cased word sets, which needs no model.
+the mean over the sequence's tokens (`[CLS]` and `[SEP]` included, padding not) of the embedding layer's output (word,
+position and segment embeddings after their layer norm, before any projection to the hidden size), the same mean of
+the last layer, and the last layer at `[CLS]`. The figure is the Spearman correlation (x100) of those cosines with the
+gold scores, beside the Jaccard overlap of the lower-cased word sets, which needs no model.
 
     python -m electra_tf.experiments.similarity_probe --glue_dir=GLUE \\
         floor=RUN/discriminator_at_0 mlm=RUN/discriminator --output=probe.json
@@ -23,6 +24,7 @@ from electra_tf import io_utils
 from electra_tf.models import saving
 from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
 from electra_tf.tasks import metrics, reader, registry
+from electra_tf.tasks.task import REGRESSION
 
 FEATURES = ("embeddings_mean", "last_mean", "last_cls")
 
@@ -38,21 +40,32 @@ def word_overlap(text_a, text_b) -> np.ndarray:
 
 
 def sentence_features(encoder, preprocessor: ClassifierPreprocessor, texts, batch_size: int = 256) -> dict:
-    """Each of `FEATURES` for every text, as a `(len(texts), hidden)` array."""
+    """Each of `FEATURES` for every text.
+
+    Args:
+        encoder: `ElectraEncoder`.
+        preprocessor: `ClassifierPreprocessor` for single texts.
+        texts: list of str.
+        batch_size: int. Texts encoded at once. Defaults to 256.
+
+    Returns:
+        dict {feature name: float64 array `(len(texts), width)`}, pooled in float32 whatever the encoder's policy.
+    """
     parts = {name: [] for name in FEATURES}
     for start in range(0, len(texts), batch_size):
         inputs = preprocessor({"text_a": tf.constant(texts[start : start + batch_size])})
-        embedded = encoder.embeddings(inputs["token_ids"], inputs["segment_ids"])
-        last = encoder(inputs, training=False)["sequence_output"]
-        mask = tf.cast(inputs["padding_mask"], last.dtype)[..., None]
+        embedded = tf.cast(encoder.embeddings(inputs["token_ids"], inputs["segment_ids"], training=False), tf.float32)
+        last = tf.cast(encoder(inputs, training=False)["sequence_output"], tf.float32)
+        mask = tf.cast(inputs["padding_mask"], tf.float32)[..., None]
         count = tf.reduce_sum(mask, axis=1)
-        parts["embeddings_mean"].append(tf.reduce_sum(tf.cast(embedded, last.dtype) * mask, axis=1) / count)
+        parts["embeddings_mean"].append(tf.reduce_sum(embedded * mask, axis=1) / count)
         parts["last_mean"].append(tf.reduce_sum(last * mask, axis=1) / count)
         parts["last_cls"].append(last[:, 0])
     return {name: np.concatenate([np.asarray(x, np.float64) for x in arrays]) for name, arrays in parts.items()}
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine of two `(n, width)` arrays (0 for a zero row)."""
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return np.sum(a * b, axis=1) / np.maximum(norms, 1e-12)
 
@@ -60,8 +73,9 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def probe_encoder(directory: str, examples: reader.Examples, sequence_length: int = 128) -> dict:
     """Spearman x100 of each feature's cosine against the gold scores, for the saved encoder in `directory`."""
     encoder, vocabulary, settings = saving.load_encoder(directory)
+    saving.check_sequence_length(encoder, sequence_length, directory)
     preprocessor = ClassifierPreprocessor(
-        vocabulary, sequence_length, settings.get("lower_case", True), settings.get("strip_accents")
+        vocabulary, sequence_length, settings["lower_case"], settings["strip_accents"]
     )
     features_a = sentence_features(encoder, preprocessor, examples.text_a)
     features_b = sentence_features(encoder, preprocessor, examples.text_b)
@@ -70,12 +84,19 @@ def probe_encoder(directory: str, examples: reader.Examples, sequence_length: in
     }
 
 
-def run(encoders: dict, glue_dir: str, task_name: str = "sts-b", split: str = "dev") -> dict:
+def run(
+    encoders: dict, glue_dir: str, task_name: str = "sts-b", split: str = "dev", sequence_length: int = 128
+) -> dict:
     """The probe for each `name -> encoder folder`, with the word-overlap baseline, on a pair-regression task."""
     task = registry.get(task_name)
+    if task.kind != REGRESSION or task.labelled.text_b is None:
+        raise ValueError(
+            f"{task_name} is not a pair-regression task, and the probe needs scored sentence pairs: pass --task=sts-b "
+            "or a task file of kind regression with a text_b column."
+        )
     examples = reader.read_split(task, glue_dir, split)
-    if examples.text_b is None or examples.labels is None or examples.labels.dtype.kind != "f":
-        raise ValueError(f"{task_name} {split} is not a labelled pair-regression split: the probe needs scored pairs.")
+    if examples.labels is None:
+        raise ValueError(f"{examples.source} has no scores (split {split!r}): pass a labelled split such as dev.")
     result = {
         "task": task.name,
         "split": split,
@@ -84,7 +105,7 @@ def run(encoders: dict, glue_dir: str, task_name: str = "sts-b", split: str = "d
         "encoders": {},
     }
     for name, directory in encoders.items():
-        result["encoders"][name] = {"directory": directory, **probe_encoder(directory, examples)}
+        result["encoders"][name] = {"directory": directory, **probe_encoder(directory, examples, sequence_length)}
     return result
 
 
@@ -101,9 +122,14 @@ def main() -> None:
     parser.add_argument("--glue_dir", required=True, help="The GLUE root (one folder per task).")
     parser.add_argument("--task", default="sts-b")
     parser.add_argument("--split", default="dev")
+    parser.add_argument("--sequence_length", type=int, default=128, help="Tokens per encoded sentence.")
     parser.add_argument("--output", help="Also write the result to this JSON file.")
     args = parser.parse_args()
-    result = run(dict(args.encoders), args.glue_dir, args.task, args.split)
+    names = [name for name, _ in args.encoders]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        parser.error(f"Each encoder needs its own NAME, but {repeated} is given more than once.")
+    result = run(dict(args.encoders), args.glue_dir, args.task, args.split, args.sequence_length)
     print(json.dumps(result, indent=1))
     if args.output:
         io_utils.write_text_atomic(args.output, json.dumps(result, indent=1) + "\n")

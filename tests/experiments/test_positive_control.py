@@ -156,19 +156,27 @@ def test_a_control_without_held_out_data_is_refused_before_pretraining(pretraini
 
 @pytest.mark.parametrize("name", ["positive_control", "electra_vs_mlm_control"])
 def test_shipped_experiments_fine_tune_the_control_tasks_with_the_full_recipe(name):
-    """SST-2 cut to 1 epoch reversed the sign of MLM's transfer (scouting.md), so no epoch cut on the control tasks."""
+    """SST-2 cut to 1 epoch turned MLM's lead into a deficit (scouting.md), so the control tasks take every recipe
+    setting from the recipe, on the full training sets."""
     from electra_tf import config_io
     from electra_tf.experiments import equal_compute
     from electra_tf.models import finetuning_recipe
+    from electra_tf.tasks import registry
+    from electra_tf.training.finetune import FinetuningConfig
     from tests.conftest import repo_root
 
     config = config_io.load(
         equal_compute.ExperimentConfig, str(repo_root() / "configs" / "experiments" / f"{name}.json")
     )
+    encoder = equal_compute.base_config(config).encoder
+    epochs = {}
     for task in config.control_tasks:
-        settings = dict(config.finetune, **config.task_finetune.get(task, {}))
-        assert "epochs" not in settings and "max_train_examples" not in settings, task
-    assert [finetuning_recipe.epochs_for_task(task) for task in config.control_tasks] == [3, 10]
+        finetuning = config_io.from_dict(FinetuningConfig, config.finetune_settings(task))
+        assert finetuning.max_train_examples is None, task
+        recipe, sources = finetuning_recipe.resolve(finetuning.recipe_overrides(), encoder, registry.get(task))
+        assert {source for name, source in sources.items() if name != "model_size"} == {"recipe"}, task
+        epochs[task] = recipe.epochs
+    assert epochs == {"sst-2": 3, "sts-b": 10}
 
 
 def test_shipped_control_masks_every_chosen_slot_for_both_objectives():

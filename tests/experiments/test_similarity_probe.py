@@ -24,23 +24,28 @@ def test_probe_on_sts_b_dev(saved_encoder, glue_dir):
     assert scores["embeddings_mean"] > 40
 
 
-def test_identical_sentences_have_cosine_one(saved_encoder):
+def test_features_ignore_padding_and_tell_sentences_apart(saved_encoder):
+    """The same sentences padded to 32 and to 64 tokens give the same features: the pooling skips padding and
+    attention masks it."""
     from electra_tf.models import saving
     from electra_tf.models.classifier_preprocessor import ClassifierPreprocessor
 
     encoder, vocabulary, _ = saving.load_encoder(saved_encoder)
-    features = similarity_probe.sentence_features(
-        encoder, ClassifierPreprocessor(vocabulary, 32), ["the old man walked home .", "a storm broke the mast ."]
-    )
+    texts = ["the old man walked home .", "a storm broke the mast ."]
+    short = similarity_probe.sentence_features(encoder, ClassifierPreprocessor(vocabulary, 32), texts)
+    long = similarity_probe.sentence_features(encoder, ClassifierPreprocessor(vocabulary, 64), texts)
     for name in similarity_probe.FEATURES:
-        same = similarity_probe.cosine(features[name][:1], features[name][:1])
-        assert same[0] == pytest.approx(1.0)
-    other = similarity_probe.cosine(features["embeddings_mean"][:1], features["embeddings_mean"][1:])
+        np.testing.assert_allclose(short[name], long[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    other = similarity_probe.cosine(short["embeddings_mean"][:1], short["embeddings_mean"][1:])
     assert other[0] < 0.99  # [CLS], [SEP] and the position embeddings are shared, so not much below 1
 
 
-def test_refuses_a_split_without_scored_pairs(saved_encoder, glue_dir):
-    with pytest.raises(ValueError, match="sst-2 dev is not a labelled pair-regression split"):
+def test_refuses_what_it_cannot_probe(saved_encoder, glue_dir):
+    with pytest.raises(ValueError, match="sst-2 is not a pair-regression task.*pass --task=sts-b"):
         similarity_probe.run({"random": saved_encoder}, str(glue_dir), task_name="sst-2")
+    with pytest.raises(ValueError, match=r"test.tsv has no scores \(split 'test'\): pass a labelled split"):
+        similarity_probe.run({"random": saved_encoder}, str(glue_dir), split="test")
+    with pytest.raises(ValueError, match="sequence_length"):
+        similarity_probe.run({"random": saved_encoder}, str(glue_dir), sequence_length=100_000)
     with pytest.raises(argparse.ArgumentTypeError, match="NAME=ENCODER_FOLDER"):
         similarity_probe._named_folder("just_a_folder")
