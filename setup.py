@@ -56,8 +56,15 @@ setuptools.setup(
         "interop": ["torch==2.13.0", "transformers>=4.46,<6", "safetensors>=0.4,<1"],
         # The equal-compute experiment's plot.
         "experiments": ["matplotlib>=3.8,<4"],
-        # ruff: the lint and format check that .ci/run runs before the tests (settings in ruff.toml).
-        "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22", "matplotlib>=3.8,<4", "ruff>=0.16,<0.17"],
+        # ruff: the lint and format check that .ci/run runs before the tests (settings in ruff.toml). pytest-xdist:
+        # setup.cfg runs the tests in two worker processes.
+        "test": [
+            "pytest>=8,<10",
+            "pytest-xdist>=3.6,<4",
+            "tensorflow-serving-api>=2.21,<2.22",
+            "matplotlib>=3.8,<4",
+            "ruff>=0.16,<0.17",
+        ],
     },
     entry_points={
         "console_scripts": [f"{script}=electra_tf.cli.{module}:run" for script, module in _BINARIES.items()],
