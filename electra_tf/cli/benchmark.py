@@ -4,6 +4,7 @@ electra-benchmark --suite=data
 electra-benchmark --suite=pretrain --config=configs/pretraining/small.json --batch_size=32
 electra-benchmark --suite=pretrain --reference=hf --pairs=3   # ratio to HF transformers (needs torch)
 electra-benchmark --suite=pretrain --precision_ratio   # mixed_bfloat16 over float32, alternating in one process
+electra-benchmark --suite=pretrain --profile   # op time per step by family (matmuls, attention, GELU, dropout, ...)
 electra-benchmark --suite=finetune --config=configs/pretraining/small.json   # fine-tuning and serving
 electra-benchmark --suite=soak --config=configs/pretraining/tiny.json --soak_minutes=20
 """
@@ -21,6 +22,7 @@ from electra_tf.benchmarks import (
     pretraining_benchmarks,
     reference_comparison,
     soak,
+    step_profile,
 )
 from electra_tf.cli import common
 from electra_tf.data.pretraining_data_builder import build_pretraining_data
@@ -61,6 +63,11 @@ _PRECISION_RATIO = flags.DEFINE_bool(
     "Pretrain suite: also time float32 and --mixed_precision (mixed_bfloat16 if float32) in alternating windows in "
     "this process and report the ratio.",
 )
+_PROFILE = flags.DEFINE_bool(
+    "profile",
+    False,
+    "Pretrain suite: also profile the step (tf.profiler) and print op time per step by op family, with its share.",
+)
 _PAIRS = flags.DEFINE_integer("pairs", 3, "Alternated (ours, reference) runs for --reference.")
 _SERVING_DTYPE = flags.DEFINE_enum(
     "serving_dtype",
@@ -76,9 +83,9 @@ _OUTPUT_DIR = flags.DEFINE_string(
 
 
 def _print_table(results: list[dict]) -> None:
-    print(f"\n{'figure':<30} {'value':>14}  unit")
+    print(f"\n{'figure':<40} {'value':>14}  unit")
     for r in results:
-        print(f"{r['name']:<30} {r['value']:>14}  {r['unit']}")
+        print(f"{r['name']:<40} {r['value']:>14}  {r['unit']}")
 
 
 def main(argv: list[str]) -> None:
@@ -133,6 +140,8 @@ def _pretrain_suite(report) -> None:
                 config, _DATA_DIR.value, _BATCH_SIZE.value or 32, mixed, jit_compile=_JIT_COMPILE.value
             )
         )
+    if _PROFILE.value:
+        _profile(config, report)
     if _REFERENCE.value == "hf":
         ours_flags = (
             f"--mixed_precision={_MIXED_PRECISION.value}",
@@ -144,6 +153,16 @@ def _pretrain_suite(report) -> None:
                 _CONFIG.value, _DATA_DIR.value, _BATCH_SIZE.value or 32, _PAIRS.value, ours_flags
             )
         )
+
+
+def _profile(config: PretrainingConfig, report) -> None:
+    profile = step_profile.profile_step(config, _DATA_DIR.value, _BATCH_SIZE.value or 32, _MIXED_PRECISION.value)
+    report(profile | {"value": profile["op_ms_per_step"], "unit": f"op ms/step over {profile['threads']} threads"})
+    for row in profile["families"]:
+        share = f"{100 * row['share']:.1f}% of op time"
+        report({"name": f"  {row['family']}", "value": row["ms_per_step"], "unit": f"ms/step, {share}"})
+    idle = profile["idle_or_host_ms_per_step"]
+    report({"name": "  idle or host", "value": idle, "unit": "ms/step of threads x wall with no op running"})
 
 
 def _data_suite(report) -> None:

@@ -184,12 +184,15 @@ def corrupt(objective: Objective, batch: dict, logits: tf.Tensor, step: tf.Tenso
     if batch_size is None:  # A multi-worker input can lose the static batch size.
         batch_size = tf.shape(logits, out_type=tf.int64)[0]
     config = objective.config
-    uniforms = sampling.uniform_noise(
-        (batch_size, positions, 2), config.seed, step, sampling.first_example_index(batch_size)
-    )
-    disallow = batch["mask_ids"] if config.disallow_correct else None
-    sampled = sampling.inverse_cdf_sample(logits, uniforms, config.temperature, disallow)
-    corrupted = sampling.scatter_positions(batch["token_ids"], batch["mask_positions"], sampled, batch["mask_weights"])
+    with tf.name_scope("sampling"):  # The step profile (benchmarks/step_profile.py) counts these ops by this scope.
+        uniforms = sampling.uniform_noise(
+            (batch_size, positions, 2), config.seed, step, sampling.first_example_index(batch_size)
+        )
+        disallow = batch["mask_ids"] if config.disallow_correct else None
+        sampled = sampling.inverse_cdf_sample(logits, uniforms, config.temperature, disallow)
+        corrupted = sampling.scatter_positions(
+            batch["token_ids"], batch["mask_positions"], sampled, batch["mask_weights"]
+        )
     labels = tf.logical_and(
         tf.not_equal(corrupted, batch["original_token_ids"]), tf.cast(batch["padding_mask"], tf.bool)
     )

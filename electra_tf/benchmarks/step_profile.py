@@ -1,0 +1,132 @@
+"""Where a pre-training step's time goes: TensorFlow profiler op time, grouped into op families.
+
+The step runs through `fit` on cached batches, as `pretraining_benchmarks.pretraining_step` times it. After a warm-up
+call, `steps` steps run under `tf.profiler`; every op event on TensorFlow's compute threads is read from the trace
+(`*.xplane.pb`) and put in the first family of `FAMILIES` whose rule matches its name scope and op type. Op time is
+summed over the compute threads, so it can exceed the wall time; `idle_or_host_ms` is the rest of
+`threads x wall`: time no TensorFlow op ran on a thread (Python, dispatch, waiting between ops).
+
+Families are told apart by name scope: dropout, attention, layer norm, GELU, embeddings and sampling are the scopes
+our layers create (`sampling` is named in `objectives/base.py`), and the optimizer's ops run under `fused_adam_w` or
+`global_norm`. A change to those names moves time into "other", which the table shows.
+"""
+
+import collections
+import glob
+import os
+import tempfile
+import time
+
+import tensorflow as tf
+
+from electra_tf.benchmarks.pretraining_benchmarks import _cached_batches, _compiled_pretrainer
+from electra_tf.training.pretraining_config import PretrainingConfig
+
+MATMUL_TYPES = ("MatMul", "Einsum", "Conv2D")
+
+
+def _in(scope: str, *parts: str) -> bool:
+    return any(part in scope for part in parts)
+
+
+# (family, rule(scope lower-cased, op type without oneDNN's prefixes)); the first rule that matches wins, so the
+# order matters: a layer norm inside the attention block is a layer norm, a bias add of the query projection a bias add.
+FAMILIES = (
+    ("optimizer and clipping", lambda s, t: _in(s, "adam", "global_norm", "clip_by") or t.startswith("ResourceApply")),
+    ("dropout (RNG, mask, scale)", lambda s, t: "dropout" in s),
+    ("matmuls", lambda s, t: any(m in t for m in MATMUL_TYPES)),
+    ("sampling", lambda s, t: "/sampling/" in s),
+    ("embedding gradient", lambda s, t: ("gradient_tape" in s and "token_embedding" in s) or t == "UnsortedSegmentSum"),
+    ("layer norm", lambda s, t: _in(s, "layer_norm", "layernorm")),
+    ("GELU", lambda s, t: "gelu" in s),
+    ("bias adds", lambda s, t: t in ("BiasAdd", "BiasAddGrad")),
+    ("attention (mask, softmax, transposes)", lambda s, t: "attention" in s),
+    ("losses", lambda s, t: _in(s, "logistic_loss", "crossentropy", "cross_entropy") or "CrossEntropy" in t),
+    ("embeddings (forward)", lambda s, t: "embedding" in s),
+    ("residual adds", lambda s, t: t in ("AddV2", "AddN")),
+)
+OTHER = "other"
+
+
+def family(name: str) -> str:
+    """The family of an op event named `scope:OpType`."""
+    scope, _, op_type = name.rpartition(":")
+    scope = scope.lower()
+    op_type = op_type.lstrip("_").removeprefix("Mkl").removeprefix("Fused")
+    for label, rule in FAMILIES:
+        if rule(scope, op_type):
+            return label
+    return OTHER
+
+
+def op_events(logdir: str) -> list:
+    """(name, duration in seconds) of every TensorFlow op event on the compute threads of the newest trace."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
+
+    traces = sorted(glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb")))
+    if not traces:
+        raise FileNotFoundError(f"No profiler trace (*.xplane.pb) under {logdir}/plugins/profile.")
+    space = xplane_pb2.XSpace()
+    with open(traces[-1], "rb") as f:
+        space.ParseFromString(f.read())
+    events = []
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                # Op events are named "scope/op:Type"; the executor's own spans (ExecutorState::Process) and the
+                # thread pool's (ParallelFor, inside an op) are not ops.
+                if "/" in name and ":" in name and not name.startswith("ExecutorState"):
+                    events.append((name, event.duration_ps * 1e-12))
+    return events
+
+
+def family_table(events: list, steps: int, wall_seconds: float, threads: int) -> dict:
+    """ms per step and share of op time for each family, largest first, with the idle or host time."""
+    seconds = collections.Counter()
+    for name, duration in events:
+        seconds[family(name)] += duration
+    op_seconds = sum(seconds.values())
+    rows = [
+        {"family": label, "ms_per_step": round(1e3 * value / steps, 2), "share": round(value / op_seconds, 4)}
+        for label, value in seconds.most_common()
+    ]
+    return {
+        "wall_ms_per_step": round(1e3 * wall_seconds / steps, 2),
+        "op_ms_per_step": round(1e3 * op_seconds / steps, 2),
+        "idle_or_host_ms_per_step": round(1e3 * max(threads * wall_seconds - op_seconds, 0.0) / steps, 2),
+        "threads": threads,
+        "families": rows,
+    }
+
+
+def profile_step(
+    config: PretrainingConfig, data_dir: str, batch_size: int, mixed_precision: str = "float32", steps: int = 3
+) -> dict:
+    """Profiles `steps` pre-training steps of `config` (after one untimed call) and returns `family_table`."""
+    data = _cached_batches(config, data_dir, batch_size, steps)
+    model = _compiled_pretrainer(config, mixed_precision, False, 1)
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        start = time.perf_counter()
+        try:
+            model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+            wall = time.perf_counter() - start
+        finally:
+            tf.profiler.experimental.stop()
+        events = op_events(logdir)
+    table = family_table(events, steps, wall, threads)
+    tokens = batch_size * config.max_seq_length
+    return {
+        "name": "step_profile",
+        "mixed_precision": mixed_precision,
+        "batch_size": batch_size,
+        "seq_len": config.max_seq_length,
+        "steps": steps,
+        "tokens_per_s_while_profiled": round(tokens * steps / wall),
+        **table,
+    }
