@@ -3,8 +3,8 @@
 The step runs through `fit` on cached batches, as `pretraining_benchmarks.pretraining_step` times it. After a warm-up
 call, `steps` steps run under `tf.profiler`; every op event on TensorFlow's compute threads is read from the trace
 (`*.xplane.pb`) and put in the first family of `FAMILIES` whose rule matches its name scope and op type. Op time is
-summed over the compute threads, so it can exceed the wall time; `idle_or_host_ms` is the rest of
-`threads x wall`: time no TensorFlow op ran on a thread (Python, dispatch, waiting between ops).
+summed over the compute threads, so it can exceed the wall time. `no_op_ms_per_step` is the part of the wall time
+in which no op ran on any thread (Python, dispatch, the gaps between ops).
 
 Families are told apart by name scope: dropout, attention, layer norm, GELU, embeddings and sampling are the scopes
 our layers create (`sampling` is named in `objectives/base.py`), and the optimizer's ops run under `fused_adam_w` or
@@ -60,7 +60,8 @@ def family(name: str) -> str:
 
 
 def op_events(logdir: str) -> list:
-    """(name, duration in seconds) of every TensorFlow op event on the compute threads of the newest trace."""
+    """(name, start, end), in seconds on the trace's clock, of every TensorFlow op event on the compute threads of the
+    newest trace."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
 
     traces = sorted(glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb")))
@@ -79,15 +80,26 @@ def op_events(logdir: str) -> list:
                 # Op events are named "scope/op:Type"; the executor's own spans (ExecutorState::Process) and the
                 # thread pool's (ParallelFor, inside an op) are not ops.
                 if "/" in name and ":" in name and not name.startswith("ExecutorState"):
-                    events.append((name, event.duration_ps * 1e-12))
+                    start = line.timestamp_ns * 1e-9 + event.offset_ps * 1e-12
+                    events.append((name, start, start + event.duration_ps * 1e-12))
     return events
 
 
+def busy_seconds(events: list) -> float:
+    """Length of the union of the events' intervals: the time at least one op ran."""
+    total, reach = 0.0, float("-inf")
+    for _, start, end in sorted(events, key=lambda event: event[1]):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
 def family_table(events: list, steps: int, wall_seconds: float, threads: int) -> dict:
-    """ms per step and share of op time for each family, largest first, with the idle or host time."""
+    """ms per step and share of op time for each family, largest first, with the wall time no op ran."""
     seconds = collections.Counter()
-    for name, duration in events:
-        seconds[family(name)] += duration
+    for name, start, end in events:
+        seconds[family(name)] += end - start
     op_seconds = sum(seconds.values())
     rows = [
         {"family": label, "ms_per_step": round(1e3 * value / steps, 2), "share": round(value / op_seconds, 4)}
@@ -96,7 +108,7 @@ def family_table(events: list, steps: int, wall_seconds: float, threads: int) ->
     return {
         "wall_ms_per_step": round(1e3 * wall_seconds / steps, 2),
         "op_ms_per_step": round(1e3 * op_seconds / steps, 2),
-        "idle_or_host_ms_per_step": round(1e3 * max(threads * wall_seconds - op_seconds, 0.0) / steps, 2),
+        "no_op_ms_per_step": round(1e3 * max(wall_seconds - busy_seconds(events), 0.0) / steps, 2),
         "threads": threads,
         "families": rows,
     }

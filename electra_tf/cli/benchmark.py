@@ -161,8 +161,8 @@ def _profile(config: PretrainingConfig, report) -> None:
     for row in profile["families"]:
         share = f"{100 * row['share']:.1f}% of op time"
         report({"name": f"  {row['family']}", "value": row["ms_per_step"], "unit": f"ms/step, {share}"})
-    idle = profile["idle_or_host_ms_per_step"]
-    report({"name": "  idle or host", "value": idle, "unit": "ms/step of threads x wall with no op running"})
+    idle = profile["no_op_ms_per_step"]
+    report({"name": "  no op running", "value": idle, "unit": f"ms/step of {profile['wall_ms_per_step']} wall"})
 
 
 def _data_suite(report) -> None:

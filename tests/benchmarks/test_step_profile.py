@@ -53,4 +53,11 @@ def test_a_profiled_step_accounts_for_its_op_time(micro_config, pretraining_data
     ):
         assert families[expected]["ms_per_step"] > 0, expected
     assert families.get("other", {"share": 0})["share"] < 0.25
-    assert profile["wall_ms_per_step"] > 0 and profile["threads"] >= 1
+    assert 0 <= profile["no_op_ms_per_step"] < profile["wall_ms_per_step"] and profile["threads"] >= 1
+
+
+def test_busy_time_is_the_union_of_overlapping_ops():
+    events = [("a", 0.0, 2.0), ("b", 1.0, 3.0), ("c", 5.0, 6.0), ("d", 5.5, 5.7)]
+    assert step_profile.busy_seconds(events) == pytest.approx(4.0)
+    table = step_profile.family_table(events, steps=2, wall_seconds=7.0, threads=2)
+    assert table["op_ms_per_step"] == pytest.approx(1e3 * 5.2 / 2) and table["no_op_ms_per_step"] == 1500.0
