@@ -142,3 +142,15 @@ def profile_step(
         "tokens_per_s_while_profiled": round(tokens * steps / wall),
         **table,
     }
+
+
+def report_rows(profile: dict) -> list:
+    """The benchmark's figures for a `profile_step` result: the profile itself, one row per family, and the wall time
+    with no op running."""
+    rows = [profile | {"value": profile["op_ms_per_step"], "unit": f"op ms/step over {profile['threads']} threads"}]
+    for row in profile["families"]:
+        share = f"{100 * row['share']:.1f}% of op time"
+        rows.append({"name": f"  {row['family']}", "value": row["ms_per_step"], "unit": f"ms/step, {share}"})
+    wall = profile["wall_ms_per_step"]
+    rows.append({"name": "  no op running", "value": profile["no_op_ms_per_step"], "unit": f"ms/step of {wall} wall"})
+    return rows

@@ -157,12 +157,8 @@ def _pretrain_suite(report) -> None:
 
 def _profile(config: PretrainingConfig, report) -> None:
     profile = step_profile.profile_step(config, _DATA_DIR.value, _BATCH_SIZE.value or 32, _MIXED_PRECISION.value)
-    report(profile | {"value": profile["op_ms_per_step"], "unit": f"op ms/step over {profile['threads']} threads"})
-    for row in profile["families"]:
-        share = f"{100 * row['share']:.1f}% of op time"
-        report({"name": f"  {row['family']}", "value": row["ms_per_step"], "unit": f"ms/step, {share}"})
-    idle = profile["no_op_ms_per_step"]
-    report({"name": "  no op running", "value": idle, "unit": f"ms/step of {profile['wall_ms_per_step']} wall"})
+    for row in step_profile.report_rows(profile):
+        report(row)
 
 
 def _data_suite(report) -> None:
