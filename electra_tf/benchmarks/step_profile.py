@@ -3,8 +3,8 @@
 The step runs through `fit` on cached batches, as `pretraining_benchmarks.pretraining_step` times it. After a warm-up
 call, `steps` steps run under `tf.profiler`; every op event on TensorFlow's compute threads is read from the trace
 (`*.xplane.pb`) and put in the first family of `FAMILIES` whose rule matches its name scope and op type. Op time is
-summed over the compute threads, so it can exceed the wall time. `no_op_ms_per_step` is the part of the wall time
-in which no op ran on any thread (Python, dispatch, the gaps between ops).
+summed over the compute threads (those that ran an op), so it can exceed the wall time. `no_op_ms_per_step` is the
+part of the wall time in which no op ran on any thread (Python, dispatch, the gaps between ops).
 
 Families are told apart by name scope: dropout, attention, layer norm, GELU, embeddings and sampling are the scopes
 our layers create (`sampling` is named in `objectives/base.py`), and the optimizer's ops run under `fused_adam_w` or
@@ -59,9 +59,9 @@ def family(name: str) -> str:
     return OTHER
 
 
-def op_events(logdir: str) -> list:
-    """(name, start, end), in seconds on the trace's clock, of every TensorFlow op event on the compute threads of the
-    newest trace."""
+def op_events(logdir: str) -> tuple:
+    """(events, threads) of the newest trace under `logdir`: every TensorFlow op event on the compute threads as
+    (name, start, end) in integer picoseconds on the trace's clock, and how many compute threads ran an op."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
 
     traces = sorted(glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb")))
@@ -70,45 +70,50 @@ def op_events(logdir: str) -> list:
     space = xplane_pb2.XSpace()
     with open(traces[-1], "rb") as f:
         space.ParseFromString(f.read())
-    events = []
+    events, threads = [], 0
     for plane in space.planes:
         for line in plane.lines:
             if not line.name.startswith("tf_Compute"):
                 continue
+            count = len(events)
             for event in line.events:
                 name = plane.event_metadata[event.metadata_id].name
                 # Op events are named "scope/op:Type"; the executor's own spans (ExecutorState::Process) and the
                 # thread pool's (ParallelFor, inside an op) are not ops.
                 if "/" in name and ":" in name and not name.startswith("ExecutorState"):
-                    start = line.timestamp_ns * 1e-9 + event.offset_ps * 1e-12
-                    events.append((name, start, start + event.duration_ps * 1e-12))
-    return events
+                    start = line.timestamp_ns * 1000 + event.offset_ps
+                    events.append((name, start, start + event.duration_ps))
+            threads += len(events) > count
+    return events, threads
 
 
-def busy_seconds(events: list) -> float:
-    """Length of the union of the events' intervals: the time at least one op ran."""
-    total, reach = 0.0, float("-inf")
+def busy_time(events: list) -> int:
+    """Length of the union of the events' intervals (in the events' unit): the time at least one op ran."""
+    total, reach = 0, None
     for _, start, end in sorted(events, key=lambda event: event[1]):
-        if end > reach:
-            total += end - max(start, reach)
+        if reach is None or end > reach:
+            total += end - (start if reach is None else max(start, reach))
             reach = end
     return total
 
 
 def family_table(events: list, steps: int, wall_seconds: float, threads: int) -> dict:
-    """ms per step and share of op time for each family, largest first, with the wall time no op ran."""
-    seconds = collections.Counter()
+    """ms per step and share of op time for each family, largest first, with the wall time no op ran. `events`
+    are (name, start, end) in picoseconds, as `op_events` gives them."""
+    picoseconds = collections.Counter()
     for name, start, end in events:
-        seconds[family(name)] += end - start
-    op_seconds = sum(seconds.values())
+        picoseconds[family(name)] += end - start
+    op_total = sum(picoseconds.values())
+    if not op_total:
+        raise ValueError("The trace holds no op on TensorFlow's compute threads; nothing can be put in families.")
     rows = [
-        {"family": label, "ms_per_step": round(1e3 * value / steps, 2), "share": round(value / op_seconds, 4)}
-        for label, value in seconds.most_common()
+        {"family": label, "ms_per_step": round(1e-9 * value / steps, 2), "share": round(value / op_total, 4)}
+        for label, value in picoseconds.most_common()
     ]
     return {
         "wall_ms_per_step": round(1e3 * wall_seconds / steps, 2),
-        "op_ms_per_step": round(1e3 * op_seconds / steps, 2),
-        "no_op_ms_per_step": round(1e3 * max(wall_seconds - busy_seconds(events), 0.0) / steps, 2),
+        "op_ms_per_step": round(1e-9 * op_total / steps, 2),
+        "no_op_ms_per_step": round(max(1e3 * wall_seconds - 1e-9 * busy_time(events), 0.0) / steps, 2),
         "threads": threads,
         "families": rows,
     }
@@ -117,11 +122,13 @@ def family_table(events: list, steps: int, wall_seconds: float, threads: int) ->
 def profile_step(
     config: PretrainingConfig, data_dir: str, batch_size: int, mixed_precision: str = "float32", steps: int = 3
 ) -> dict:
-    """Profiles `steps` pre-training steps of `config` (after one untimed call) and returns `family_table`."""
+    """Profiles `steps` pre-training steps of `config` (after one untimed call) and returns `family_table`. The step
+    is `fit`'s, one step per call, without XLA: op families are the ops TensorFlow runs one by one."""
+    if steps < 1:
+        raise ValueError(f"steps={steps}: profile at least one step.")
     data = _cached_batches(config, data_dir, batch_size, steps)
     model = _compiled_pretrainer(config, mixed_precision, False, 1)
     model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
         start = time.perf_counter()
@@ -130,7 +137,7 @@ def profile_step(
             wall = time.perf_counter() - start
         finally:
             tf.profiler.experimental.stop()
-        events = op_events(logdir)
+        events, threads = op_events(logdir)
     table = family_table(events, steps, wall, threads)
     tokens = batch_size * config.max_seq_length
     return {

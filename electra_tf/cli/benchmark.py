@@ -122,6 +122,12 @@ def _soak_suite(report) -> None:
 
 
 def _pretrain_suite(report) -> None:
+    if _PROFILE.value and (_JIT_COMPILE.value or _STEPS_PER_EXECUTION.value != 1):
+        raise ValueError(
+            "--profile sorts the ops of one plain step (no XLA, one step per call) into families, but "
+            f"--jit_compile={_JIT_COMPILE.value} and --steps_per_execution={_STEPS_PER_EXECUTION.value} were given. "
+            "Drop --profile, or run it without --jit_compile and with --steps_per_execution=1."
+        )
     config = config_io.load(PretrainingConfig, _CONFIG.value)
     report(
         pretraining_benchmarks.pretraining_step(

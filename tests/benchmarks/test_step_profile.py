@@ -40,7 +40,9 @@ def test_a_profiled_step_accounts_for_its_op_time(micro_config, pretraining_data
     config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, dropout=0.1))
     profile = step_profile.profile_step(config, pretraining_data, batch_size=8, steps=2)
     families = {row["family"]: row for row in profile["families"]}
-    assert sum(row["ms_per_step"] for row in profile["families"]) == pytest.approx(profile["op_ms_per_step"], rel=1e-3)
+    assert sum(row["ms_per_step"] for row in profile["families"]) == pytest.approx(
+        profile["op_ms_per_step"], abs=0.01 * len(profile["families"])
+    )
     assert sum(row["share"] for row in profile["families"]) == pytest.approx(1.0, abs=1e-3)
     # An ELECTRA step runs every family but the sampling-free ones; the rules leave little to "other".
     for expected in (
@@ -53,11 +55,24 @@ def test_a_profiled_step_accounts_for_its_op_time(micro_config, pretraining_data
     ):
         assert families[expected]["ms_per_step"] > 0, expected
     assert families.get("other", {"share": 0})["share"] < 0.25
-    assert 0 <= profile["no_op_ms_per_step"] < profile["wall_ms_per_step"] and profile["threads"] >= 1
+    assert 0 <= profile["no_op_ms_per_step"] < profile["wall_ms_per_step"] and 1 <= profile["threads"] <= 64
 
 
 def test_busy_time_is_the_union_of_overlapping_ops():
-    events = [("a", 0.0, 2.0), ("b", 1.0, 3.0), ("c", 5.0, 6.0), ("d", 5.5, 5.7)]
-    assert step_profile.busy_seconds(events) == pytest.approx(4.0)
-    table = step_profile.family_table(events, steps=2, wall_seconds=7.0, threads=2)
-    assert table["op_ms_per_step"] == pytest.approx(1e3 * 5.2 / 2) and table["no_op_ms_per_step"] == 1500.0
+    ms = 10**9  # picoseconds
+    events = [
+        ("a", 0, 2 * ms),
+        ("b", 1 * ms, 3 * ms),
+        ("c", 5 * ms, 6 * ms),
+        ("d", 5 * ms + ms // 2, 5 * ms + 7 * ms // 10),
+    ]
+    assert step_profile.busy_time(events) == 4 * ms
+    table = step_profile.family_table(events, steps=2, wall_seconds=7e-3, threads=2)
+    assert table["op_ms_per_step"] == pytest.approx(5.2 / 2) and table["no_op_ms_per_step"] == 1.5
+
+
+def test_bad_arguments_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match="steps=0: profile at least one step"):
+        step_profile.profile_step(None, "unused", batch_size=8, steps=0)
+    with pytest.raises(ValueError, match="no op on TensorFlow's compute threads"):
+        step_profile.family_table([], steps=1, wall_seconds=1.0, threads=0)

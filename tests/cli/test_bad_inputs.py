@@ -73,6 +73,7 @@ def _defaults(binary: str, inputs: Inputs, out: pathlib.Path) -> dict:
             "keras_verbose": 0,
         },
         "export": {"export_dir": out},
+        "benchmark": {"suite": "pretrain", "config": inputs.config, "data_dir": inputs.data},
     }[binary]
 
 
@@ -277,6 +278,14 @@ CASES = {
         "export",
         _taken("out/1/saved_model.pb", lambda inputs: {"finetuned": inputs.finetuned, "version": 1}),
         ("out/1 exists; TF Serving versions are immutable", "Choose another --version"),
+    ),
+    "benchmark/profile-with-xla": Case(
+        "benchmark",
+        lambda inputs, work: {"profile": None, "jit_compile": None},
+        (
+            "--jit_compile=True and --steps_per_execution=1 were given",
+            "run it without --jit_compile and with --steps_per_execution=1",
+        ),
     ),
 }
 ERROR_CASES = [name for name, case in CASES.items() if case.exit_code == 2]
