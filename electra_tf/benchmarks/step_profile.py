@@ -4,7 +4,8 @@ The step runs through `fit` on cached batches, as `pretraining_benchmarks.pretra
 call, `steps` steps run under `tf.profiler`; every op event on TensorFlow's compute threads is read from the trace
 (`*.xplane.pb`) and put in the first family of `FAMILIES` whose rule matches its name scope and op type. Op time is
 summed over the compute threads (those that ran an op), so it can exceed the wall time. `no_op_ms_per_step` is the
-part of the wall time in which no op ran on any thread (Python, dispatch, the gaps between ops).
+part of the wall time in which no op ran on any thread (Python, dispatch, the gaps between ops). The families are
+those of a CPU step: on an accelerator the compute threads' events are kernel launches, not kernel time.
 
 Families are told apart by name scope: dropout, attention, layer norm, GELU, embeddings and sampling are the scopes
 our layers create (`sampling` is named in `objectives/base.py`), and the optimizer's ops run under `fused_adam_w` or
@@ -59,7 +60,7 @@ def family(name: str) -> str:
     return OTHER
 
 
-def op_events(logdir: str) -> tuple:
+def op_events(logdir: str) -> tuple[list[tuple[str, int, int]], int]:
     """(events, threads) of the newest trace under `logdir`: every TensorFlow op event on the compute threads as
     (name, start, end) in integer picoseconds on the trace's clock, and how many compute threads ran an op."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
@@ -105,7 +106,11 @@ def family_table(events: list, steps: int, wall_seconds: float, threads: int) ->
         picoseconds[family(name)] += end - start
     op_total = sum(picoseconds.values())
     if not op_total:
-        raise ValueError("The trace holds no op on TensorFlow's compute threads; nothing can be put in families.")
+        raise ValueError(
+            f"The trace holds {len(events)} op event(s) on {threads} tf_Compute thread(s), {op_total} ps in all: "
+            "nothing to put in families. Profile on CPU without XLA (jit_compile=False), where TensorFlow runs each op "
+            "on its tf_Compute threads."
+        )
     rows = [
         {"family": label, "ms_per_step": round(1e-9 * value / steps, 2), "share": round(value / op_total, 4)}
         for label, value in picoseconds.most_common()

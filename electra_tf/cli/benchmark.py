@@ -96,6 +96,10 @@ def main(argv: list[str]) -> None:
         print(json.dumps(result), flush=True)
         results.append(result)
 
+    if _PROFILE.value and _SUITE.value != "pretrain":
+        raise ValueError(
+            f"--profile profiles the pre-training step, but --suite={_SUITE.value}. Pass --suite=pretrain."
+        )
     suites = {"finetune": _finetune_suite, "soak": _soak_suite, "pretrain": _pretrain_suite}
     suites.get(_SUITE.value, _data_suite)(report)
     _print_table(results)
@@ -122,12 +126,8 @@ def _soak_suite(report) -> None:
 
 
 def _pretrain_suite(report) -> None:
-    if _PROFILE.value and (_JIT_COMPILE.value or _STEPS_PER_EXECUTION.value != 1):
-        raise ValueError(
-            "--profile sorts the ops of one plain step (no XLA, one step per call) into families, but "
-            f"--jit_compile={_JIT_COMPILE.value} and --steps_per_execution={_STEPS_PER_EXECUTION.value} were given. "
-            "Drop --profile, or run it without --jit_compile and with --steps_per_execution=1."
-        )
+    if _PROFILE.value:
+        _check_profile_flags()
     config = config_io.load(PretrainingConfig, _CONFIG.value)
     report(
         pretraining_benchmarks.pretraining_step(
@@ -158,6 +158,22 @@ def _pretrain_suite(report) -> None:
             reference_comparison.compare_with_hf(
                 _CONFIG.value, _DATA_DIR.value, _BATCH_SIZE.value or 32, _PAIRS.value, ours_flags
             )
+        )
+
+
+def _check_profile_flags() -> None:
+    """--profile sorts the ops of one plain step into families: it refuses the flags that would change that step."""
+    given, names = [], []
+    if _JIT_COMPILE.value:
+        given, names = given + ["--jit_compile"], names + ["--jit_compile"]
+    if _STEPS_PER_EXECUTION.value != 1:
+        given += [f"--steps_per_execution={_STEPS_PER_EXECUTION.value}"]
+        names += ["--steps_per_execution"]
+    if given:
+        raise ValueError(
+            f"--profile sorts the ops of one plain step (no XLA, one step per call) into families, but "
+            f"{' and '.join(given)} {'was' if len(given) == 1 else 'were'} given. Drop --profile, or drop "
+            f"{' and '.join(names)}."
         )
 
 

@@ -282,10 +282,17 @@ CASES = {
     "benchmark/profile-with-xla": Case(
         "benchmark",
         lambda inputs, work: {"profile": None, "jit_compile": None},
-        (
-            "--jit_compile=True and --steps_per_execution=1 were given",
-            "run it without --jit_compile and with --steps_per_execution=1",
-        ),
+        ("but --jit_compile was given", "Drop --profile, or drop --jit_compile."),
+    ),
+    "benchmark/profile-with-steps-per-execution": Case(
+        "benchmark",
+        lambda inputs, work: {"profile": None, "steps_per_execution": 4},
+        ("but --steps_per_execution=4 was given", "Drop --profile, or drop --steps_per_execution."),
+    ),
+    "benchmark/profile-with-another-suite": Case(
+        "benchmark",
+        lambda inputs, work: {"profile": None, "suite": "data"},
+        ("--profile profiles the pre-training step, but --suite=data", "Pass --suite=pretrain"),
     ),
 }
 ERROR_CASES = [name for name, case in CASES.items() if case.exit_code == 2]
