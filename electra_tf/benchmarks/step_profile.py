@@ -15,6 +15,7 @@ our layers create (`sampling` is named in `objectives/base.py`), and the optimiz
 import collections
 import glob
 import os
+import re
 import tempfile
 import time
 
@@ -40,12 +41,25 @@ FAMILIES = (
     ("embedding gradient", lambda s, t: ("gradient_tape" in s and "token_embedding" in s) or t == "UnsortedSegmentSum"),
     ("layer norm", lambda s, t: _in(s, "layer_norm", "layernorm")),
     ("GELU", lambda s, t: "gelu" in s),
-    ("bias adds", lambda s, t: t in ("BiasAdd", "BiasAddGrad")),
+    ("bias adds", lambda s, t: t in ("BiasAdd", "BiasAddGrad") or _is_bias_add(s, t)),
     ("attention (mask, softmax, transposes)", lambda s, t: "attention" in s),
     ("losses", lambda s, t: _in(s, "logistic_loss", "crossentropy", "cross_entropy") or "CrossEntropy" in t),
     ("embeddings (forward)", lambda s, t: "embedding" in s),
-    ("residual adds", lambda s, t: t in ("AddV2", "AddN")),
+    ("residual adds", lambda s, t: t == "AddV2" and "transformer_layer" in s),
+    ("gradient sums (AddN)", lambda s, t: t == "AddN"),
 )
+
+# Biases that Keras adds with a plain add, not BiasAdd: EinsumDense's (the attention's query, key and value) and the
+# pre-training heads' output biases; backward, the add's gradient is a Sum under the add's scope.
+_BIAS_ADD_SCOPES = ("/query/add", "/key/add", "/value/add", "dense_prediction/add", "generator_predictions/add")
+
+
+def _is_bias_add(scope: str, op_type: str) -> bool:
+    scope = re.sub(r"_\d+(?=/|$)", "", scope)  # TensorFlow's uniquifying suffixes: query_1/add_2 is query/add.
+    scope = scope.removesuffix("/sum") if op_type == "Sum" else scope
+    return op_type in ("AddV2", "Sum") and scope.endswith(_BIAS_ADD_SCOPES)
+
+
 OTHER = "other"
 
 

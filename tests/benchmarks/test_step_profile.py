@@ -29,6 +29,15 @@ _SCOPE = "StatefulPartitionedCall/electra_pretrainer_1/discriminator_1/transform
         ("StatefulPartitionedCall/electra_pretrainer_1/sampling/Cumsum:Cumsum", "sampling"),
         ("StatefulPartitionedCall/electra_pretrainer_1/logistic_loss/Log1p:Log1p", "losses"),
         (f"{_SCOPE}/add_1:AddV2", "residual adds"),
+        (f"{_SCOPE}/self_attention_layer_1/query_1/Add:AddV2", "bias adds"),
+        (f"gradient_tape/{_SCOPE}/self_attention_layer_1/value_1/Add/Sum:Sum", "bias adds"),
+        ("StatefulPartitionedCall/electra_pretrainer_1/generator_predictions_1/add:AddV2", "bias adds"),
+        (
+            "StatefulPartitionedCall/electra_pretrainer_1/discriminator_predictions_1/dense_prediction_1/Add:AddV2",
+            "bias adds",
+        ),
+        ("StatefulPartitionedCall/AddN_65:AddN", "gradient sums (AddN)"),
+        ("StatefulPartitionedCall/Add:AddV2", "other"),
         ("StatefulPartitionedCall/Sum_3:Sum", "other"),
     ],
 )
