@@ -104,10 +104,10 @@ def op_events(logdir: str) -> tuple[list[tuple[str, int, int]], int]:
 
 def busy_time(events: list) -> int:
     """Length of the union of the events' intervals (in the events' unit): the time at least one op ran."""
-    total, reach = 0, None
+    total, reach = 0, float("-inf")
     for _, start, end in sorted(events, key=lambda event: event[1]):
-        if reach is None or end > reach:
-            total += end - (start if reach is None else max(start, reach))
+        if end > reach:
+            total += end - max(start, reach)
             reach = end
     return total
 

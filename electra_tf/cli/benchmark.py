@@ -96,10 +96,8 @@ def main(argv: list[str]) -> None:
         print(json.dumps(result), flush=True)
         results.append(result)
 
-    if _PROFILE.value and _SUITE.value != "pretrain":
-        raise ValueError(
-            f"--profile profiles the pre-training step, but --suite={_SUITE.value}. Pass --suite=pretrain."
-        )
+    if _PROFILE.value:
+        _check_profile_flags()
     suites = {"finetune": _finetune_suite, "soak": _soak_suite, "pretrain": _pretrain_suite}
     suites.get(_SUITE.value, _data_suite)(report)
     _print_table(results)
@@ -126,8 +124,6 @@ def _soak_suite(report) -> None:
 
 
 def _pretrain_suite(report) -> None:
-    if _PROFILE.value:
-        _check_profile_flags()
     config = config_io.load(PretrainingConfig, _CONFIG.value)
     report(
         pretraining_benchmarks.pretraining_step(
@@ -162,18 +158,19 @@ def _pretrain_suite(report) -> None:
 
 
 def _check_profile_flags() -> None:
-    """--profile sorts the ops of one plain step into families: it refuses the flags that would change that step."""
-    given, names = [], []
-    if _JIT_COMPILE.value:
-        given, names = given + ["--jit_compile"], names + ["--jit_compile"]
+    """--profile sorts the ops of one plain pre-training step into families: it refuses the flags that change that."""
+    if _SUITE.value != "pretrain":
+        raise ValueError(
+            f"--profile profiles the pre-training step, but --suite={_SUITE.value}. Pass --suite=pretrain."
+        )
+    given = {"--jit_compile": "--jit_compile"} if _JIT_COMPILE.value else {}
     if _STEPS_PER_EXECUTION.value != 1:
-        given += [f"--steps_per_execution={_STEPS_PER_EXECUTION.value}"]
-        names += ["--steps_per_execution"]
+        given["--steps_per_execution"] = f"--steps_per_execution={_STEPS_PER_EXECUTION.value}"
     if given:
         raise ValueError(
             f"--profile sorts the ops of one plain step (no XLA, one step per call) into families, but "
-            f"{' and '.join(given)} {'was' if len(given) == 1 else 'were'} given. Drop --profile, or drop "
-            f"{' and '.join(names)}."
+            f"{' and '.join(given.values())} {'was' if len(given) == 1 else 'were'} given. Drop --profile, or drop "
+            f"{' and '.join(given)}."
         )
 
 
