@@ -4,7 +4,8 @@ The package is laid out by architecture, on floors: a subpackage imports only fr
 (`tests/test_layering.py` checks this).
 
 0. Top-level modules: `io_utils` (atomic writes), `config_io` (dataclass configs as JSON), `errors`, `settings`
-   (the shared data folder), `corpus` (reading and sharding text files) and `run_lock` (one writer per run folder).
+   (the shared data folder), `corpus` (reading and sharding text files), `run_lock` (one writer per run folder) and
+   `onednn` (TensorFlow's oneDNN kernels on where TensorFlow leaves them off; this import runs it).
 1. `ops` (tensor helpers for the objectives), `layers` (embeddings, heads, GELUs), `tokenization` (vocabularies and
    the one tokenizer), `tasks` (fine-tuning tasks, readers, metrics), `optimizers` (AdamW, layer-wise decay,
    schedules).
@@ -17,5 +18,9 @@ The package is laid out by architecture, on floors: a subpackage imports only fr
 7. `training`: the pre-training and fine-tuning drivers.
 8. `benchmarks`, then 9. `experiments`, then 10. `cli` (the absl programs behind `bin/`).
 """
+
+from electra_tf import onednn as _onednn
+
+_onednn.use_onednn_by_default()
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ import electra_tf
 
 # Lowest floor first. Floor 0 holds the top-level modules (`electra_tf/<name>.py`).
 FLOORS = (
-    ("io_utils", "config_io", "errors", "settings", "corpus", "run_lock"),
+    ("io_utils", "config_io", "errors", "settings", "corpus", "run_lock", "onednn"),
     ("ops", "layers", "tokenization", "tasks", "optimizers"),
     ("networks", "data"),
     ("objectives",),

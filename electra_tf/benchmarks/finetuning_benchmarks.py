@@ -20,9 +20,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from electra_tf.benchmarks.pretraining_benchmarks import matmul_flops_per_second
 from electra_tf.export.serving import export_classifier
 from electra_tf.models import saving
 from electra_tf.models.electra_classifier import ElectraClassifier
+from electra_tf.models.flops import classifier_inference_flops
 from electra_tf.networks.electra_encoder import ElectraEncoder
 from electra_tf.networks.encoder_config import EncoderConfig
 from electra_tf.tasks import reader, registry
@@ -117,6 +119,7 @@ def serving_latency(
             "probabilities": tf.nn.softmax(classifier(classifier.preprocessor({"text_a": text_a}), training=False))
         }
     )
+    ceiling = matmul_flops_per_second(compute_dtype)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         path = export_classifier(classifier, os.path.join(tmp, "export"), warmup=False, compute_dtype=compute_dtype)
@@ -135,6 +138,7 @@ def serving_latency(
                 reference_latencies += reference_window
                 window_ratios.append(np.median(reference_window) / np.median(window))
             p50 = float(np.percentile(latencies, 50))
+            flops = classifier_inference_flops(classifier.encoder.encoder_config, batch_size, round(real_tokens))
             results.append(
                 {
                     "name": f"serving_latency_batch{batch_size}",
@@ -148,6 +152,10 @@ def serving_latency(
                     "seq_len": sequence_length,
                     "real_tokens": real_tokens,
                     "calls": calls * windows,
+                    # The call's matmul FLOPs at the dense matmul's rate timed in this process: no call is faster.
+                    "flops_per_call": flops,
+                    "matmul_flop_per_s": round(ceiling),
+                    "floor_ms": round(flops / ceiling * 1000, 2),
                     "examples_per_s": round(batch_size * 1000 / p50, 1),
                 }
             )

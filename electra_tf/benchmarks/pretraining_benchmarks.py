@@ -39,6 +39,20 @@ def matmul_flops_per_second(dtype: str = "float32", size: int = 4096, repeats: i
     return 2 * size**3 / statistics.median(times)
 
 
+def step_flops(config: PretrainingConfig, batch_size: int) -> tuple[int, int]:
+    """FLOPs of one training step of `config` at `batch_size`: our count (the matmuls the step runs), and the
+    paper's convention."""
+    shape = (
+        config.encoder,
+        config.generator_fraction,
+        config.objective,
+        batch_size,
+        config.max_seq_length,
+        config.masking.num_predictions(config.max_seq_length),
+    )
+    return pretraining_flops_per_step(*shape), gr_pretraining_flops_per_step(*shape)
+
+
 class _WindowTimer(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
@@ -199,15 +213,7 @@ def pretraining_step(
     )
     ceiling = matmul_flops_per_second(compute_dtype)
     tokens = steps_per_window * batch_size * config.max_seq_length
-    shape = (
-        config.encoder,
-        config.generator_fraction,
-        config.objective,
-        batch_size,
-        config.max_seq_length,
-        config.masking.num_predictions(config.max_seq_length),
-    )
-    flops, flops_gr = pretraining_flops_per_step(*shape), gr_pretraining_flops_per_step(*shape)
+    flops, flops_gr = step_flops(config, batch_size)
     return {
         "name": "pretraining_step",
         "value": round(tokens / seconds),

@@ -12,15 +12,13 @@ import os
 import sys
 import tempfile
 
+from electra_tf import onednn
+
 
 def wants_full_log(argv: list) -> bool:
     """Whether the command line asks for the full log (`--verbosity=N`, `--verbosity N`, `-v N`, `--v=N`)."""
     names = ("-v", "--v", "--verbosity")
     return any(arg in names or arg.startswith(tuple(name + "=" for name in names)) for arg in argv[1:])
-
-
-def _nvidia_driver_present() -> bool:
-    return os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version")
 
 
 def _import_tensorflow_quietly() -> None:
@@ -41,7 +39,7 @@ def _import_tensorflow_quietly() -> None:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-            if failed or (not gpus and _nvidia_driver_present()):
+            if failed or (not gpus and onednn.nvidia_driver_present()):
                 captured.seek(0)
                 sys.stderr.write(captured.read().decode("utf-8", "replace"))
                 sys.stderr.flush()

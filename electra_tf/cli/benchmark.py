@@ -7,6 +7,7 @@ electra-benchmark --suite=pretrain --precision_ratio   # mixed_bfloat16 over flo
 electra-benchmark --suite=pretrain --profile   # op time per step by family (matmuls, attention, GELU, dropout, ...)
 electra-benchmark --suite=finetune --config=configs/pretraining/small.json   # fine-tuning and serving
 electra-benchmark --suite=soak --config=configs/pretraining/tiny.json --soak_minutes=20
+electra-benchmark --suite=targets   # every performance target of docs/performance.md, each with its anchor
 """
 
 import json
@@ -23,16 +24,24 @@ from electra_tf.benchmarks import (
     reference_comparison,
     soak,
     step_profile,
+    targets,
 )
 from electra_tf.cli import common
 from electra_tf.data.pretraining_data_builder import build_pretraining_data
 from electra_tf.training.pretraining_config import PretrainingConfig
 
-_SUITE = flags.DEFINE_enum("suite", "data", ["data", "pretrain", "finetune", "soak"], "Which figures to measure.")
+_SUITE = flags.DEFINE_enum(
+    "suite", "data", ["data", "pretrain", "finetune", "soak", "targets"], "Which figures to measure."
+)
 _CONFIG = flags.DEFINE_string(
     "config",
     str(settings.repo_root() / "configs" / "pretraining" / "small.json"),
     "Pretraining config (pretrain suite).",
+)
+_CONTROL_CONFIG = flags.DEFINE_string(
+    "control_config",
+    str(settings.repo_root() / "configs" / "pretraining" / "control.json"),
+    "Targets suite: the learning experiment's pre-training config (its data is built from --corpus).",
 )
 _DATA_DIR = flags.DEFINE_string(
     "data_dir", str(settings.output_dir() / "pretraining_data"), "Pre-training data (pretrain suite)."
@@ -85,7 +94,8 @@ _OUTPUT_DIR = flags.DEFINE_string(
 def _print_table(results: list[dict]) -> None:
     print(f"\n{'figure':<40} {'value':>14}  unit")
     for r in results:
-        print(f"{r['name']:<40} {r['value']:>14}  {r['unit']}")
+        target = f"  (target {r['target']}: {'met' if r['met'] else 'NOT met'})" if "target" in r else ""
+        print(f"{r['name']:<40} {r['value']:>14}  {r['unit']}{target}")
 
 
 def main(argv: list[str]) -> None:
@@ -98,7 +108,12 @@ def main(argv: list[str]) -> None:
 
     if _PROFILE.value:
         _check_profile_flags()
-    suites = {"finetune": _finetune_suite, "soak": _soak_suite, "pretrain": _pretrain_suite}
+    suites = {
+        "finetune": _finetune_suite,
+        "soak": _soak_suite,
+        "pretrain": _pretrain_suite,
+        "targets": _targets_suite,
+    }
     suites.get(_SUITE.value, _data_suite)(report)
     _print_table(results)
 
@@ -113,6 +128,19 @@ def _finetune_suite(report) -> None:
         report(finetuning_benchmarks.finetuning_throughput(encoder_dir, texts, _BATCH_SIZE.value or 32))
         for result in finetuning_benchmarks.serving_latency(encoder_dir, texts, compute_dtype=_SERVING_DTYPE.value):
             report(result)
+
+
+def _targets_suite(report) -> None:
+    config = config_io.load(PretrainingConfig, _CONFIG.value)
+    batch_size = _BATCH_SIZE.value or 32
+    precision = targets.precision_rows(config, _DATA_DIR.value, batch_size)
+    for row in precision:
+        report(row)
+    report(targets.pipeline_row("small", _DATA_DIR.value, batch_size, precision[0]["tokens_per_s"]))
+    for row in targets.control_rows(config_io.load(PretrainingConfig, _CONTROL_CONFIG.value), _CORPUS.value):
+        report(row)
+    for row in targets.finetuning_rows(config, _VOCAB_FILE.value, _GLUE_DIR.value):
+        report(row)
 
 
 def _soak_suite(report) -> None:

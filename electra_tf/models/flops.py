@@ -48,3 +48,14 @@ def pretraining_flops_per_step(
     else:  # mlm_copy: every token, plus the copy head.
         forward += mlm_head_forward_flops(h, config, batch_size * seq_len) + batch_size * seq_len * 2 * h
     return 3 * forward
+
+
+def classifier_inference_flops(config: EncoderConfig, batch_size: int, seq_len: int, num_outputs: int = 2) -> int:
+    """Forward FLOPs of the exported classifier (`export.inference_graph.InferenceClassifier`): every layer but the
+    last on every position; the last layer's keys and values on every position, its query, attention, output
+    projection and feed-forward block at `[CLS]` only; then the dense head."""
+    h, i = config.hidden_size, config.intermediate_size
+    every_position = encoder_forward_flops(config, batch_size, seq_len)
+    last_layer_everywhere = batch_size * seq_len * (2 * 4 * h * h + 2 * 2 * seq_len * h + 2 * 2 * h * i)
+    last_layer = batch_size * (seq_len * 2 * 2 * h * h + 2 * 2 * h * h + 2 * 2 * seq_len * h + 2 * 2 * h * i)
+    return every_position - last_layer_everywhere + last_layer + batch_size * 2 * h * num_outputs

@@ -95,3 +95,55 @@ def test_pretrain_suite_reports_mfu_and_the_precision_ratio(micro_config, pretra
     ratio = figures["mixed_bfloat16_over_float32"]
     assert len(ratio["window_ratios"]) == 5 and ratio["value"] > 0
     assert ratio["float32_tokens_per_s"] > 0 and ratio["mixed_bfloat16_tokens_per_s"] > 0
+
+
+@pytest.mark.large  # About 2-3 min: the alternated precision run, the experiment shape on data built for it, serving.
+def test_targets_suite_reports_every_target_with_its_anchor(micro_config, pretraining_data, corpus_slice, vocab_file):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(repo_root() / "bin" / "benchmark"),
+            "--suite=targets",
+            f"--config={micro_config}",
+            f"--control_config={micro_config}",
+            f"--data_dir={pretraining_data}",
+            f"--corpus={corpus_slice}",
+            f"--vocab_file={vocab_file}",
+            "--batch_size=4",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = {f["name"]: f for f in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))}
+    targets = {name for name, figure in figures.items() if "target" in figure}
+    assert targets == {
+        "small_float32_mfu",
+        "small_bfloat16_mfu",
+        "small_bfloat16_over_float32",
+        "small_input_pipeline_over_step",
+        "control_float32_mfu",
+        "control_input_pipeline_over_step",
+        "serving_batch1_p50",
+    }
+    assert figures["finetuning"]["value"] > 0
+    for name in targets:
+        figure = figures[name]
+        bound = float(figure["target"].split()[1])
+        assert figure["met"] == (
+            figure["value"] >= bound if figure["target"].startswith(">=") else figure["value"] <= bound
+        )
+    for name in ("small_float32_mfu", "small_bfloat16_mfu", "control_float32_mfu"):
+        assert 0 < figures[name]["value"] and figures[name]["matmul_flop_per_s"] > 0
+    control = config_io.load(PretrainingConfig, micro_config)
+    # Its vocabulary is learned from --corpus at the config's size; the 1 MB slice gives fewer tokens than 30,522.
+    assert 1000 < figures["control_float32_mfu"]["vocab_size"] <= control.encoder.vocab_size
+    serving = figures["serving_batch1_p50"]
+    assert serving["floor_ms"] == pytest.approx(
+        serving["flops_per_call"] / serving["matmul_flop_per_s"] * 1000, abs=0.01
+    )
+    pipeline = figures["small_input_pipeline_over_step"]
+    assert pipeline["step_tokens_per_s"] == figures["small_float32_mfu"]["tokens_per_s"]
+    assert "NOT met" in result.stdout or "met)" in result.stdout.split("figure")[-1], "the table shows each target"

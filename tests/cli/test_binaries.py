@@ -1,11 +1,13 @@
 """The programs in bin/, run as a user runs them: flags in, files and a summary out, clean errors."""
 
 import json
+import platform
 import subprocess
 import sys
 
 import pytest
 
+from electra_tf import onednn
 from electra_tf.data.metadata import PretrainingDataMetadata
 from electra_tf.tokenization.vocabulary import Vocabulary
 from tests.conftest import repo_root, subprocess_env
@@ -122,3 +124,22 @@ def test_start_up_is_quiet_unless_verbosity_is_given():
     assert [noise for noise in _START_UP_NOISE if noise in _start_and_run_an_op()] == []
     verbose = _start_and_run_an_op("--verbosity=0")  # The way back to the full log.
     assert [noise for noise in plain if noise not in verbose] == []
+
+
+@pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and platform.machine() == "x86_64") or onednn.nvidia_driver_present(),
+    reason="oneDNN is turned on only on CPU-only x86-64 Linux",
+)
+def test_importing_electra_tf_turns_onednn_on_unless_told_not_to():
+    code = "import electra_tf, electra_tf.onednn as o; print(o.onednn_enabled())"
+    env = {k: v for k, v in subprocess_env().items() if k != onednn.ENV}
+
+    def enabled(**extra):
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env | extra, timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert enabled() == "True"
+    assert enabled(**{onednn.ENV: "0"}) == "False"  # The user's setting wins.

@@ -6,9 +6,12 @@ import pytest
 import tensorflow as tf
 
 from electra_tf import config_io
+from electra_tf.export.inference_graph import InferenceClassifier
+from electra_tf.models.electra_classifier import ElectraClassifier
 from electra_tf.models.electra_pretrainer import ElectraPretrainer
-from electra_tf.models.flops import pretraining_flops_per_step
+from electra_tf.models.flops import classifier_inference_flops, pretraining_flops_per_step
 from electra_tf.models.flops_gr import PAPER_OUTPUT_FRAC, gr_pretraining_flops_per_step
+from electra_tf.networks.electra_encoder import ElectraEncoder
 from electra_tf.networks.encoder_config import EncoderConfig
 from electra_tf.training.pretraining_config import PretrainingConfig
 from tests.conftest import repo_root
@@ -62,6 +65,29 @@ def test_analytical_training_flops_match_the_profiler_for_tiny():
     )
     # Measured here: analytical 2.509e9, profiler 2.551e9 (of which matmuls 2.480e9): 1.7% apart.
     assert abs(analytical / measured - 1) < 0.02, (analytical, measured)
+
+
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_served_classifier_flops_match_the_matmuls_it_runs(num_layers, monkeypatch):
+    # The exported forward pass runs the last layer at [CLS] only: that is what the serving benchmark's floor counts.
+    # Its graph slices to the longest real length, so its traced shapes are unknown: it runs eagerly here, and every
+    # tf.matmul it calls is counted as 2 x output elements x the contracted size.
+    config = EncoderConfig(
+        vocab_size=500, hidden_size=64, num_layers=num_layers, num_heads=4, intermediate_size=128, embedding_size=32
+    )
+    model = InferenceClassifier(ElectraClassifier(ElectraEncoder(**vars(config)), 3))
+    batch, seq_len = 2, 40
+    counted, matmul = [], tf.matmul
+
+    def counting_matmul(a, b, transpose_b=False, **kwargs):
+        output = matmul(a, b, transpose_b=transpose_b, **kwargs)
+        counted.append(2 * int(np.prod(output.shape)) * a.shape[-1])
+        return output
+
+    monkeypatch.setattr(tf, "matmul", counting_matmul)
+    ones = tf.ones([batch, seq_len], tf.int32)
+    assert model(ones, tf.zeros_like(ones), ones).shape == (batch, 3)
+    assert classifier_inference_flops(config, batch, seq_len, num_outputs=3) == sum(counted)
 
 
 # ELECTRA-Small and BERT-Small as flops_computation.py describes them: hidden 256, 12 layers, embeddings 128, vocab
