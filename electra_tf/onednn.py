@@ -3,7 +3,7 @@
 TensorFlow's x86-64 builds carry oneDNN, but turn it on by themselves only where the CPU has AVX-512 VNNI or BF16, or
 AMX. On an AVX2-only CPU its default is Eigen, which is much slower there for what ELECTRA runs: on the 2-core AMD
 EPYC (AVX2, FMA) of 2026-12-01, oneDNN made the 4096² float32 matmul about 2× faster, the ELECTRA-Small pre-training
-step about 1.5× and the exported classifier's batch-1 latency about 2× (docs/performance.md).
+step about 1.5× and the exported classifier's batch-1 latency about 1.5× (medians of 3 alternated pairs).
 
 `import electra_tf` therefore sets `TF_ENABLE_ONEDNN_OPTS=1` when TensorFlow is not imported yet, the machine is
 x86-64 Linux, no NVIDIA driver is present (TensorFlow has said oneDNN is not tested enough alongside GPUs) and the

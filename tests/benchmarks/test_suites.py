@@ -15,22 +15,26 @@ from electra_tf.training.pretraining_config import PretrainingConfig
 from tests.conftest import repo_root, subprocess_env
 
 
-def test_finetune_suite_reports_throughput_and_serving_latency(micro_config, vocab_file):
+def run_benchmark(*flags, timeout=600):
+    """bin/benchmark with `flags`; its result and its JSON figures by name."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(repo_root() / "bin" / "benchmark"),
-            "--suite=finetune",
-            f"--config={micro_config}",
-            f"--vocab_file={vocab_file}",
-        ],
+        [sys.executable, str(repo_root() / "bin" / "benchmark"), *flags],
         capture_output=True,
         text=True,
         env=subprocess_env(),
-        timeout=600,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = {f["name"]: f for f in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))}
+    lines = (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
+    return result, {f["name"]: f for f in lines}
+
+
+def test_finetune_suite_reports_throughput_and_serving_latency(micro_config, vocab_file):
+    result, figures = run_benchmark(
+        "--suite=finetune",
+        f"--config={micro_config}",
+        f"--vocab_file={vocab_file}",
+    )
     assert set(figures) == {"finetuning", "serving_latency_batch1", "serving_latency_batch32"}
     assert figures["finetuning"]["value"] > 0 and figures["finetuning"]["unit"] == "examples/s"
     for batch in (1, 32):
@@ -57,23 +61,13 @@ def test_soak_samples_memory_and_disk_and_survives_its_final_kill(micro_config, 
 
 @pytest.mark.large  # About 1-2 min: two timed pre-training runs and the precision ratio.
 def test_pretrain_suite_reports_mfu_and_the_precision_ratio(micro_config, pretraining_data):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(repo_root() / "bin" / "benchmark"),
-            "--suite=pretrain",
-            f"--config={micro_config}",
-            f"--data_dir={pretraining_data}",
-            "--batch_size=4",
-            "--precision_ratio",
-        ],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        timeout=600,
+    result, figures = run_benchmark(
+        "--suite=pretrain",
+        f"--config={micro_config}",
+        f"--data_dir={pretraining_data}",
+        "--batch_size=4",
+        "--precision_ratio",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = {f["name"]: f for f in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))}
     assert set(figures) == {"pretraining_step", "mixed_bfloat16_over_float32"}
     step = figures["pretraining_step"]
     assert step["value"] > 0 and 0 < step["mfu"] == round(step["flop_per_s"] / step["matmul_flop_per_s"], 3)
@@ -99,25 +93,16 @@ def test_pretrain_suite_reports_mfu_and_the_precision_ratio(micro_config, pretra
 
 @pytest.mark.large  # About 2-3 min: the alternated precision run, the experiment shape on data built for it, serving.
 def test_targets_suite_reports_every_target_with_its_anchor(micro_config, pretraining_data, corpus_slice, vocab_file):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(repo_root() / "bin" / "benchmark"),
-            "--suite=targets",
-            f"--config={micro_config}",
-            f"--control_config={micro_config}",
-            f"--data_dir={pretraining_data}",
-            f"--corpus={corpus_slice}",
-            f"--vocab_file={vocab_file}",
-            "--batch_size=4",
-        ],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
+    result, figures = run_benchmark(
+        "--suite=targets",
+        f"--config={micro_config}",
+        f"--control_config={micro_config}",
+        f"--data_dir={pretraining_data}",
+        f"--corpus={corpus_slice}",
+        f"--vocab_file={vocab_file}",
+        "--batch_size=4",
         timeout=900,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = {f["name"]: f for f in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))}
     targets = {name for name, figure in figures.items() if "target" in figure}
     assert targets == {
         "small_float32_mfu",
