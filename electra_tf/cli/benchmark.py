@@ -8,6 +8,7 @@ electra-benchmark --suite=pretrain --profile   # op time per step by family (mat
 electra-benchmark --suite=finetune --config=configs/pretraining/small.json   # fine-tuning and serving
 electra-benchmark --suite=soak --config=configs/pretraining/tiny.json --soak_minutes=20
 electra-benchmark --suite=targets   # every performance target of docs/performance.md, each with its anchor
+electra-benchmark --suite=layer --config=configs/pretraining/small.json   # one layer's pieces, each timed alone
 """
 
 import json
@@ -16,10 +17,11 @@ import tempfile
 
 from absl import flags
 
-from electra_tf import config_io, settings
+from electra_tf import config_io, objectives, settings
 from electra_tf.benchmarks import (
     data_benchmarks,
     finetuning_benchmarks,
+    layer_costs,
     pretraining_benchmarks,
     reference_comparison,
     soak,
@@ -31,7 +33,7 @@ from electra_tf.data.pretraining_data_builder import build_pretraining_data
 from electra_tf.training.pretraining_config import PretrainingConfig
 
 _SUITE = flags.DEFINE_enum(
-    "suite", "data", ["data", "pretrain", "finetune", "soak", "targets"], "Which figures to measure."
+    "suite", "data", ["data", "pretrain", "finetune", "soak", "targets", "layer"], "Which figures to measure."
 )
 _CONFIG = flags.DEFINE_string(
     "config",
@@ -94,8 +96,16 @@ _OUTPUT_DIR = flags.DEFINE_string(
 def _print_table(results: list[dict]) -> None:
     print(f"\n{'figure':<40} {'value':>14}  unit")
     for r in results:
-        target = f"  (target {r['target']}: {'met' if r['met'] else 'NOT met'})" if "target" in r else ""
-        print(f"{r['name']:<40} {r['value']:>14}  {r['unit']}{target}")
+        print(f"{r['name']:<40} {r['value']:>14}  {r['unit']}{_detail(r)}")
+
+
+def _detail(row: dict) -> str:
+    """What the table adds after a figure's unit: its target, or a layer piece's share and MFU figures."""
+    if "target" in row:
+        return f"  (target {row['target']}: {'met' if row['met'] else 'NOT met'})"
+    shown = ("share_of_layer", "over_matmul_peak", "mfu", "mfu_of_pieces", "mfu_of_matmuls_alone", "unexplained_ms")
+    details = [f"{key} {row[key]}" for key in shown if key in row]
+    return f"  ({', '.join(details)})" if details else ""
 
 
 def main(argv: list[str]) -> None:
@@ -113,6 +123,7 @@ def main(argv: list[str]) -> None:
         "soak": _soak_suite,
         "pretrain": _pretrain_suite,
         "targets": _targets_suite,
+        "layer": _layer_suite,
     }
     suites.get(_SUITE.value, _data_suite)(report)
     _print_table(results)
@@ -141,6 +152,23 @@ def _targets_suite(report) -> None:
         report(row)
     for row in targets.finetuning_rows(config, _VOCAB_FILE.value, _GLUE_DIR.value):
         report(row)
+
+
+def _layer_suite(report) -> None:
+    """One layer of --config's encoder: its pieces at the pre-training step's shape (forward and backward, the
+    policy's compute dtype), the generator's layer at that shape where the objective has one, then the encoder's
+    layer forward only at batch 1 (a serving call's shape)."""
+    config = config_io.load(PretrainingConfig, _CONFIG.value)
+    dtype = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(_MIXED_PRECISION.value, "float32")
+    batch_size, seq_len = _BATCH_SIZE.value or 32, config.max_seq_length
+    layers = [("discriminator", config.encoder, batch_size, True)]
+    if objectives.get(config.objective).uses_generator:
+        layers.append(("generator", config.encoder.generator(config.generator_fraction), batch_size, True))
+    layers.append(("discriminator", config.encoder, 1, False))
+    peak = pretraining_benchmarks.matmul_flops_per_second(dtype)
+    for network, encoder, batch, training in layers:
+        for row in layer_costs.layer_cost_rows(encoder, batch, seq_len, training, dtype, network, peak):
+            report(row)
 
 
 def _soak_suite(report) -> None:

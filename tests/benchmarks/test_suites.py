@@ -131,4 +131,30 @@ def test_targets_suite_reports_every_target_with_its_anchor(micro_config, pretra
     )
     pipeline = figures["small_input_pipeline_over_step"]
     assert pipeline["step_tokens_per_s"] == figures["small_float32_mfu"]["tokens_per_s"]
-    assert "NOT met" in result.stdout or "met)" in result.stdout.split("figure")[-1], "the table shows each target"
+    table = result.stdout.split("\nfigure")[-1].splitlines()
+    for name in targets:
+        verdict = f"(target {figures[name]['target']}: {'met' if figures[name]['met'] else 'NOT met'})"
+        assert [line for line in table if line.startswith(f"{name} ")][0].endswith(verdict), name
+
+
+def test_layer_suite_times_each_piece_of_both_networks_and_a_serving_call(micro_config):
+    result, figures = run_benchmark("--suite=layer", f"--config={micro_config}", "--batch_size=2")
+    config = config_io.load(PretrainingConfig, micro_config)
+    assert config.objective == "electra", "the micro config has a generator"
+    seq = config.max_seq_length
+    tags = [f"{network} layer 2x{seq} fwd+bwd float32" for network in ("discriminator", "generator")]
+    tags.append(f"discriminator layer 1x{seq} fwd float32")
+    assert {name.split(": ")[0] for name in figures} == set(tags)
+    generator = config.encoder.generator(config.generator_fraction).hidden_size
+    assert figures[tags[1]]["hidden_size"] == generator < figures[tags[0]]["hidden_size"]
+    for tag in tags:
+        layer = figures[tag]
+        pieces = [f for name, f in figures.items() if name.startswith(f"{tag}: ")]
+        dropout = "bwd" in tag and config.encoder.dropout > 0  # Timed only in training, and only when it drops.
+        assert len(pieces) == 5 + dropout, [f["name"] for f in pieces]
+        assert 0 < layer["mfu"] <= layer["mfu_of_matmuls_alone"] and layer["matmul_flop_per_s"] > 0
+        assert sum(p["share_of_layer"] for p in pieces) == pytest.approx(
+            1 - layer["unexplained_ms"] / layer["value"], abs=0.01
+        )
+        line = [line for line in result.stdout.split("\nfigure")[-1].splitlines() if line.startswith(f"{tag} ")][0]
+        assert f"mfu {layer['mfu']}" in line, "the table shows the layer's MFU"
