@@ -17,8 +17,9 @@ Forward only (a serving call's shape), the kernels are variables, as in the Kera
 graph (`export/inference_graph.py`) holds them as constants, which oneDNN keeps packed, so its matmuls run faster.
 
 Every piece is timed in alternating rounds (the median of its rounds), so a burst of load on a shared machine hits
-all pieces alike. From the pieces it derives the ceiling a layer's MFU can reach: the matmuls' FLOPs over the time
-of the matmuls plus the elementwise pieces.
+all pieces alike, and net of the fixed cost of calling a `tf.function` (timed as a piece of its own). From the
+pieces it derives the ceiling a layer's MFU can reach: the matmuls' FLOPs over the time of the matmuls plus the
+elementwise pieces.
 """
 
 import statistics
@@ -179,6 +180,15 @@ def median_seconds(pieces: dict, rounds: int = 7, calls: int = 3) -> dict:
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
+def _share(seconds: float, layer_seconds: float) -> Optional[float]:
+    return round(seconds / layer_seconds, 3) if layer_seconds > 0 else None
+
+
+def _mfu(flops: int, seconds: float, peak: float) -> Optional[float]:
+    """`flops` in `seconds` over `peak` FLOP/s; None where the time is not above a call's fixed cost."""
+    return round(flops / seconds / peak, 3) if seconds > 0 else None
+
+
 def layer_cost_rows(
     config: EncoderConfig,
     batch_size: int,
@@ -198,8 +208,13 @@ def layer_cost_rows(
         "attention matmuls": matmul_piece(shapes[4:], training, dtype),
         **elementwise_pieces(config, batch_size, seq_len, training, dtype),
         "whole layer": whole_layer(config, batch_size, seq_len, training, dtype),
+        "call": tf.function(lambda: _scalar([tf.zeros([1])])),
     }
     seconds = median_seconds(pieces)
+    # Each piece's time is net of a call's fixed cost (dispatch, returning the scalar), which would otherwise count
+    # once per piece but once only in the whole layer: it matters at a serving call's small shapes.
+    call_s = seconds.pop("call")
+    seconds = {name: max(value - call_s, 0.0) for name, value in seconds.items()}
     peak = peak or matmul_flops_per_second(dtype)
     layer_s = seconds.pop("whole layer")
     tag = f"{network} layer {batch_size}x{seq_len} {'fwd+bwd' if training else 'fwd'} {dtype}"
@@ -221,10 +236,11 @@ def layer_cost_rows(
         "name": tag,
         "value": round(layer_s * 1e3, 3),
         "unit": "ms",
-        "mfu": round(matmul_flops / layer_s / peak, 3),
-        "mfu_of_pieces": round(matmul_flops / sum(seconds.values()) / peak, 3),
-        "mfu_of_matmuls_alone": round(matmul_flops / matmul_s / peak, 3),
+        "mfu": _mfu(matmul_flops, layer_s, peak),
+        "mfu_of_pieces": _mfu(matmul_flops, sum(seconds.values()), peak),
+        "mfu_of_matmuls_alone": _mfu(matmul_flops, matmul_s, peak),
         "unexplained_ms": round((layer_s - sum(seconds.values())) * 1e3, 3),
+        "call_ms": round(call_s * 1e3, 3),
         "matmul_flops": matmul_flops,
         "matmul_flop_per_s": round(peak),
     }

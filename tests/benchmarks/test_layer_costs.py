@@ -47,17 +47,20 @@ def test_pieces_take_the_mask_and_seed_the_layer_takes():
 
 @pytest.mark.parametrize("training", [True, False])
 def test_rows_time_every_piece_and_the_whole_layer(training):
-    rows = layer_costs.layer_cost_rows(_TINY, 2, 16, training, peak=1e11)
+    rows = layer_costs.layer_cost_rows(_TINY, 4, 32, training, peak=1e11)
     pieces, layer = rows[:-1], rows[-1]
     names = [row["name"].split(": ", 1)[1] for row in pieces]
     expected = ["dense matmuls", "attention matmuls", "activation (gelu)", "layer norms (2)", "masked softmax"]
     assert names == expected + (["dropout (3)"] if training else [])
-    assert all(row["value"] > 0 and row["share_of_layer"] > 0 for row in pieces)
+    # Net of a call's fixed cost, which at these tiny shapes can be all a piece costs.
+    assert all(row["value"] >= 0 and row["share_of_layer"] >= 0 for row in pieces)
+    assert layer["call_ms"] > 0
     assert layer["value"] > 0 and layer["matmul_flop_per_s"] == 1e11
     assert layer["mfu"] == pytest.approx(layer["matmul_flops"] / (layer["value"] / 1e3) / 1e11, rel=0.01, abs=1e-3)
     pieces_ms = sum(row["value"] for row in pieces)
     assert layer["unexplained_ms"] == pytest.approx(layer["value"] - pieces_ms, abs=0.01)
-    assert layer["mfu_of_matmuls_alone"] >= layer["mfu_of_pieces"]
+    if layer["mfu_of_matmuls_alone"] is not None:
+        assert layer["mfu_of_matmuls_alone"] >= layer["mfu_of_pieces"]
 
 
 def test_whole_layer_backward_reaches_the_input_and_every_weight():

@@ -152,7 +152,7 @@ def test_layer_suite_times_each_piece_of_both_networks_and_a_serving_call(micro_
         pieces = [f for name, f in figures.items() if name.startswith(f"{tag}: ")]
         dropout = "bwd" in tag and config.encoder.dropout > 0  # Timed only in training, and only when it drops.
         assert len(pieces) == 5 + dropout, [f["name"] for f in pieces]
-        assert 0 < layer["mfu"] <= layer["mfu_of_matmuls_alone"] and layer["matmul_flop_per_s"] > 0
+        assert layer["mfu"] > 0 and layer["matmul_flop_per_s"] > 0 and layer["call_ms"] > 0
         assert sum(p["share_of_layer"] for p in pieces) == pytest.approx(
             1 - layer["unexplained_ms"] / layer["value"], abs=0.01
         )
