@@ -13,8 +13,9 @@ step or a serving call gives it, forward and backward (`training=True`) or forwa
 - the whole layer, for what the pieces do not cover: bias and residual adds, the query scaling and the einsums'
   transposes, the gaps between ops.
 
-Forward only (a serving call's shape), the kernels are variables, as in the Keras model; the exported inference
-graph (`export/inference_graph.py`) holds them as constants, which oneDNN keeps packed, so its matmuls run faster.
+Forward only (a serving call's shape), the matmul pieces' kernels are function inputs and the whole layer's are
+variables, as in the Keras model; the exported inference graph (`export/inference_graph.py`) holds them as
+constants, which oneDNN keeps packed, so its matmuls run faster.
 
 Every piece is timed in alternating rounds (the median of its rounds), so a burst of load on a shared machine hits
 all pieces alike, and net of the fixed cost of calling a `tf.function` (timed as a piece of its own). From the
@@ -116,8 +117,9 @@ def elementwise_pieces(config: EncoderConfig, batch_size: int, seq_len: int, tra
     for norm in norms:
         norm.build([tokens, hidden])
     softmax = keras.layers.Softmax(axis=(3,), dtype=_policy(dtype))
-    # As `SelfAttention` passes it: boolean, (batch, 1, 1, key), broadcast over heads and queries.
-    mask = _padding_mask(batch_size, seq_len)[:, None, None, :]
+    # As `SelfAttention` passes it: boolean, (batch, 1, 1, key), broadcast over heads and queries. Read from the
+    # variable inside the function, so that no compare or select on it can be folded away.
+    mask = _padding_mask(batch_size, seq_len)
     pieces = {
         f"activation ({config.hidden_act})": (
             lambda x: [activations.get(config.hidden_act)(x)],
@@ -129,7 +131,7 @@ def elementwise_pieces(config: EncoderConfig, batch_size: int, seq_len: int, tra
             [normal(tokens, hidden), normal(tokens, hidden)],
             [v for norm in norms for v in norm.trainable_variables],
         ),
-        "masked softmax": (lambda x: [softmax(x, mask=mask)], [normal(*scores)], ()),
+        "masked softmax": (lambda x: [softmax(x, mask=mask[:, None, None, :])], [normal(*scores)], ()),
     }
     if training and config.dropout > 0:
         seed = tf.Variable([1, 2], trainable=False)  # As the layer's seed generator holds it: not a constant.
@@ -181,6 +183,7 @@ def median_seconds(pieces: dict, rounds: int = 7, calls: int = 3) -> dict:
 
 
 def _share(seconds: float, layer_seconds: float) -> Optional[float]:
+    """`seconds` over the whole layer's; None where the layer's time is not above a call's fixed cost."""
     return round(seconds / layer_seconds, 3) if layer_seconds > 0 else None
 
 
@@ -226,10 +229,10 @@ def layer_cost_rows(
             "name": f"{tag}: {name}",
             "value": round(s * 1e3, 3),
             "unit": "ms",
-            "share_of_layer": round(s / layer_s, 3),
+            "share_of_layer": _share(s, layer_s),
         }
         if name in flops:
-            row["over_matmul_peak"] = round(flops[name] / s / peak, 3)
+            row["over_matmul_peak"] = _mfu(flops[name], s, peak)
         rows.append(row | common)
     matmul_flops, matmul_s = sum(flops.values()), seconds["dense matmuls"] + seconds["attention matmuls"]
     summary = {

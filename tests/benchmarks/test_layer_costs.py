@@ -41,6 +41,14 @@ def test_pieces_take_the_mask_and_seed_the_layer_takes():
     selects = [op for op in graphs["masked softmax"].get_operations() if op.type in ("SelectV2", "Select")]
     assert selects and all(op.inputs[0].shape.as_list() == [2, 1, 1, 16] for op in selects)
     assert not [op for op in graphs["masked softmax"].get_operations() if op.type == "Greater"], "no int mask compare"
+    assert [op for op in graphs["masked softmax"].get_operations() if op.type == "ReadVariableOp"], "mask is read"
+    # The layer norms' scale and offset get their gradients, as in a step: four (hidden,) results of the backward.
+    norm_grads = [
+        op
+        for op in graphs["layer norms (2)"].get_operations()
+        if op.name.startswith("gradient_tape/") and op.outputs and op.outputs[0].shape.as_list() == [_TINY.hidden_size]
+    ]
+    assert len(norm_grads) == 4, [op.name for op in norm_grads]
     dropout_seeds = [op for op in graphs["dropout (3)"].get_operations() if op.type == "ReadVariableOp"]
     assert dropout_seeds, "the dropout seed is a variable, as the layer's seed generator holds it"
 
@@ -67,4 +75,5 @@ def test_whole_layer_backward_reaches_the_input_and_every_weight():
     run = layer_costs.whole_layer(_TINY, 2, 16, training=True, dtype="float32")
     assert tf.math.is_finite(run())
     graph = run.get_concrete_function().graph
-    assert any("Erf" in op.type for op in graph.get_operations())  # The exact GELU of hidden_act="gelu".
+    types = [op.type for op in graph.get_operations()]
+    assert "Erf" in types and "Erfc" not in types  # The exact GELU of hidden_act="gelu", in GR's formula.
