@@ -204,14 +204,7 @@ def pretraining_step(
     timer = _WindowTimer()
     model.fit(data, steps_per_epoch=steps_per_window, epochs=windows + 1, callbacks=[timer], verbose=0)
     seconds = statistics.median(timer.seconds[1:])
-    compute_dtype = (
-        "bfloat16"
-        if mixed_precision == "mixed_bfloat16"
-        else "float16"
-        if mixed_precision == "mixed_float16"
-        else "float32"
-    )
-    ceiling = matmul_flops_per_second(compute_dtype)
+    ceiling = matmul_flops_per_second(keras.mixed_precision.Policy(mixed_precision).compute_dtype)
     tokens = steps_per_window * batch_size * config.max_seq_length
     flops, flops_gr = step_flops(config, batch_size)
     return {

@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 
+import keras
 from absl import flags
 
 from electra_tf import config_io, objectives, settings
@@ -159,7 +160,7 @@ def _layer_suite(report) -> None:
     policy's compute dtype), the generator's layer at that shape where the objective has one, then the encoder's
     layer forward only at batch 1 (a serving call's shape)."""
     config = config_io.load(PretrainingConfig, _CONFIG.value)
-    dtype = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(_MIXED_PRECISION.value, "float32")
+    dtype = keras.mixed_precision.Policy(_MIXED_PRECISION.value).compute_dtype
     batch_size, seq_len = _BATCH_SIZE.value or 32, config.max_seq_length
     layers = [("discriminator", config.encoder, batch_size, True)]
     if objectives.get(config.objective).uses_generator:

@@ -29,6 +29,11 @@ def run_benchmark(*flags, timeout=600):
     return result, {f["name"]: f for f in lines}
 
 
+def table_line(result, name: str) -> str:
+    """The line of bin/benchmark's printed table for the figure called `name`."""
+    return [line for line in result.stdout.split("\nfigure")[-1].splitlines() if line.startswith(f"{name} ")][0]
+
+
 def test_finetune_suite_reports_throughput_and_serving_latency(micro_config, vocab_file):
     result, figures = run_benchmark(
         "--suite=finetune",
@@ -131,10 +136,9 @@ def test_targets_suite_reports_every_target_with_its_anchor(micro_config, pretra
     )
     pipeline = figures["small_input_pipeline_over_step"]
     assert pipeline["step_tokens_per_s"] == figures["small_float32_mfu"]["tokens_per_s"]
-    table = result.stdout.split("\nfigure")[-1].splitlines()
     for name in targets:
         verdict = f"(target {figures[name]['target']}: {'met' if figures[name]['met'] else 'NOT met'})"
-        assert [line for line in table if line.startswith(f"{name} ")][0].endswith(verdict), name
+        assert table_line(result, name).endswith(verdict), name
 
 
 def test_layer_suite_times_each_piece_of_both_networks_and_a_serving_call(micro_config):
@@ -156,5 +160,4 @@ def test_layer_suite_times_each_piece_of_both_networks_and_a_serving_call(micro_
         assert sum(p["share_of_layer"] for p in pieces) == pytest.approx(
             1 - layer["unexplained_ms"] / layer["value"], abs=0.01
         )
-        line = [line for line in result.stdout.split("\nfigure")[-1].splitlines() if line.startswith(f"{tag} ")][0]
-        assert f"mfu {layer['mfu']}" in line, "the table shows the layer's MFU"
+        assert f"mfu {layer['mfu']}" in table_line(result, tag), "the table shows the layer's MFU"
